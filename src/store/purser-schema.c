@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "purser-store-private.h"
+
+/* The server's schema. Migrations only ever get appended: a released script never
+ * changes, since files in the field have already run it.
+ *
+ * Conventions of every table:
+ * - dates (PurserDate) are INTEGER day numbers since 1970-01-01, times are INTEGER unix
+ *   seconds (UTC), money is INTEGER cents; a NULL date or time means "none";
+ * - enums are TEXT, the strings of the core's *_to_string functions; booleans 0/1;
+ * - public ids are TEXT ("org_…"); tables listed in creation order carry an explicit
+ *   `seq INTEGER PRIMARY KEY`, because VACUUM may renumber an implicit rowid;
+ * - tenancy is in the keys: a parent department, an employee's department and a license's
+ *   employee must belong to the same organization (composite foreign keys);
+ * - tables are STRICT, so a value of the wrong type is refused, not converted. */
+/* clang-format off */
+static const char server_v1[] =
+  "CREATE TABLE orgs ("
+  "  id            TEXT PRIMARY KEY,"
+  "  name          TEXT NOT NULL,"
+  "  code          TEXT NOT NULL UNIQUE,"
+  "  country       TEXT,"
+  "  region        TEXT,"
+  "  tax_id        TEXT,"
+  "  tax_exempt    INTEGER NOT NULL DEFAULT 0,"
+  "  billing_email TEXT,"
+  "  address       TEXT,"
+  "  created_at    INTEGER NOT NULL"
+  ") STRICT;"
+
+  /* Departments (parent_id NULL) and their teams. A department with teams or employees
+   * cannot be deleted (CONFLICT): people are moved first, never silently orphaned. */
+  "CREATE TABLE departments ("
+  "  id              TEXT PRIMARY KEY,"
+  "  org_id          TEXT NOT NULL REFERENCES orgs (id),"
+  "  parent_id       TEXT,"
+  "  name            TEXT NOT NULL,"
+  "  cost_center     TEXT,"
+  "  seat_allocation INTEGER," /* NULL: no allocation */
+  "  created_at      INTEGER NOT NULL,"
+  "  UNIQUE (org_id, id),"
+  "  FOREIGN KEY (org_id, parent_id) REFERENCES departments (org_id, id)"
+  ") STRICT;"
+  "CREATE UNIQUE INDEX departments_sibling_name"
+  "  ON departments (org_id, IFNULL (parent_id, ''), name COLLATE NOCASE);"
+  "CREATE INDEX departments_parent ON departments (org_id, parent_id);"
+
+  "CREATE TABLE employees ("
+  "  seq             INTEGER PRIMARY KEY,"
+  "  id              TEXT NOT NULL UNIQUE,"
+  "  org_id          TEXT NOT NULL REFERENCES orgs (id),"
+  "  email           TEXT NOT NULL COLLATE NOCASE,"
+  "  name            TEXT NOT NULL,"
+  "  department_id   TEXT,"
+  "  title           TEXT,"
+  "  status          TEXT NOT NULL DEFAULT 'active',"
+  "  created_at      INTEGER NOT NULL,"
+  "  last_session_at INTEGER,"
+  "  UNIQUE (org_id, email),"
+  "  UNIQUE (org_id, id),"
+  "  FOREIGN KEY (org_id, department_id) REFERENCES departments (org_id, id)"
+  ") STRICT;"
+  "CREATE INDEX employees_department ON employees (org_id, department_id);"
+
+  /* Users log in by e-mail alone, so e-mails are unique across organizations. */
+  "CREATE TABLE users ("
+  "  id            TEXT PRIMARY KEY,"
+  "  org_id        TEXT NOT NULL REFERENCES orgs (id),"
+  "  email         TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+  "  name          TEXT NOT NULL,"
+  "  role          TEXT NOT NULL,"
+  "  password_hash TEXT,"
+  "  employee_id   TEXT REFERENCES employees (id),"
+  "  created_at    INTEGER NOT NULL"
+  ") STRICT;"
+
+  "CREATE TABLE manager_departments ("
+  "  user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+  "  department_id TEXT NOT NULL REFERENCES departments (id) ON DELETE CASCADE,"
+  "  PRIMARY KEY (user_id, department_id)"
+  ") STRICT;"
+  "CREATE INDEX manager_departments_department ON manager_departments (department_id);"
+
+  /* Bearer tokens are stored as their SHA-256, never in clear. */
+  "CREATE TABLE tokens ("
+  "  hash       BLOB PRIMARY KEY,"
+  "  user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+  "  created_at INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL"
+  ") STRICT;"
+  "CREATE INDEX tokens_user ON tokens (user_id);"
+
+  /* The history of licenses: a row per assignment, closed by revoked_at. The partial
+   * index is what makes "one live license per employee" true. */
+  "CREATE TABLE licenses ("
+  "  seq         INTEGER PRIMARY KEY,"
+  "  org_id      TEXT NOT NULL,"
+  "  employee_id TEXT NOT NULL,"
+  "  assigned_at INTEGER NOT NULL,"
+  "  assigned_by TEXT,"
+  "  revoked_at  INTEGER,"
+  "  revoked_by  TEXT,"
+  "  FOREIGN KEY (org_id, employee_id) REFERENCES employees (org_id, id)"
+  ") STRICT;"
+  "CREATE UNIQUE INDEX licenses_live ON licenses (employee_id) WHERE revoked_at IS NULL;"
+  "CREATE INDEX licenses_org_live ON licenses (org_id) WHERE revoked_at IS NULL;"
+  "CREATE INDEX licenses_employee ON licenses (org_id, employee_id);"
+
+  /* A column per field of PurserSubscription; scheduled_* are NULL when nothing is
+   * scheduled (scheduled_billing_day NULL = unchanged). */
+  "CREATE TABLE subscriptions ("
+  "  seq                             INTEGER PRIMARY KEY,"
+  "  id                              TEXT NOT NULL UNIQUE,"
+  "  org_id                          TEXT NOT NULL REFERENCES orgs (id),"
+  "  plan                            TEXT NOT NULL,"
+  "  cycle                           TEXT NOT NULL,"
+  "  seats                           INTEGER NOT NULL,"
+  "  contract_seat_price             INTEGER NOT NULL DEFAULT 0,"
+  "  contract_platform_fee           INTEGER NOT NULL DEFAULT 0,"
+  "  contract_interval               TEXT NOT NULL,"
+  "  billing_day                     INTEGER NOT NULL,"
+  "  period_start                    INTEGER,"
+  "  period_end                      INTEGER,"
+  "  basis_start                     INTEGER,"
+  "  basis_end                       INTEGER,"
+  "  status                          TEXT NOT NULL,"
+  "  cancel_at_period_end            INTEGER NOT NULL DEFAULT 0,"
+  "  auto_renew                      INTEGER NOT NULL DEFAULT 1,"
+  "  proration_billing               TEXT NOT NULL,"
+  "  scheduled_plan                  TEXT,"
+  "  scheduled_contract_seat_price   INTEGER,"
+  "  scheduled_contract_platform_fee INTEGER,"
+  "  scheduled_contract_interval     TEXT,"
+  "  scheduled_cycle                 TEXT,"
+  "  scheduled_billing_day           INTEGER,"
+  "  credit_balance                  INTEGER NOT NULL DEFAULT 0,"
+  "  cancel_reason                   TEXT,"
+  "  cancel_comment                  TEXT,"
+  "  canceled_at                     INTEGER,"
+  "  po_number                       TEXT,"
+  "  invoice_notes                   TEXT,"
+  "  created_at                      INTEGER NOT NULL,"
+  "  updated_at                      INTEGER NOT NULL"
+  ") STRICT;"
+  "CREATE INDEX subscriptions_org ON subscriptions (org_id, seq);"
+  "CREATE INDEX subscriptions_period_end ON subscriptions (period_end);"
+
+  "CREATE TABLE subscription_pending_lines ("
+  "  subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,"
+  "  position        INTEGER NOT NULL,"
+  "  kind            TEXT NOT NULL,"
+  "  description     TEXT,"
+  "  quantity        INTEGER NOT NULL,"
+  "  unit_amount     INTEGER NOT NULL,"
+  "  amount          INTEGER NOT NULL,"
+  "  period_start    INTEGER,"
+  "  period_end      INTEGER,"
+  "  PRIMARY KEY (subscription_id, position)"
+  ") STRICT;"
+
+  "CREATE TABLE invoices ("
+  "  seq             INTEGER PRIMARY KEY,"
+  "  id              TEXT NOT NULL UNIQUE,"
+  "  org_id          TEXT NOT NULL REFERENCES orgs (id),"
+  "  subscription_id TEXT REFERENCES subscriptions (id),"
+  "  number          TEXT NOT NULL UNIQUE,"
+  "  status          TEXT NOT NULL,"
+  "  reason          TEXT,"
+  "  subtotal        INTEGER NOT NULL,"
+  "  tax             INTEGER NOT NULL,"
+  "  total           INTEGER NOT NULL,"
+  "  credit_applied  INTEGER NOT NULL DEFAULT 0,"
+  "  tax_note        TEXT,"
+  "  period_start    INTEGER,"
+  "  period_end      INTEGER,"
+  "  issued_on       INTEGER NOT NULL,"
+  "  due_on          INTEGER,"
+  "  po_number       TEXT,"
+  "  notes           TEXT,"
+  "  amount_paid     INTEGER NOT NULL DEFAULT 0,"
+  "  created_at      INTEGER NOT NULL,"
+  "  paid_at         INTEGER,"
+  "  voided_at       INTEGER,"
+  "  void_reason     TEXT"
+  ") STRICT;"
+  "CREATE INDEX invoices_org ON invoices (org_id, seq);"
+  "CREATE INDEX invoices_subscription ON invoices (subscription_id);"
+
+  "CREATE TABLE invoice_lines ("
+  "  invoice_id   TEXT NOT NULL REFERENCES invoices (id) ON DELETE CASCADE,"
+  "  position     INTEGER NOT NULL,"
+  "  kind         TEXT NOT NULL,"
+  "  description  TEXT,"
+  "  quantity     INTEGER NOT NULL,"
+  "  unit_amount  INTEGER NOT NULL,"
+  "  amount       INTEGER NOT NULL,"
+  "  period_start INTEGER,"
+  "  period_end   INTEGER,"
+  "  PRIMARY KEY (invoice_id, position)"
+  ") STRICT;"
+
+  /* The last invoice number given per organization and year. Bumped inside the
+   * transaction that inserts the invoice, so a rolled-back invoice leaves no gap. */
+  "CREATE TABLE invoice_counters ("
+  "  org_id TEXT NOT NULL REFERENCES orgs (id),"
+  "  year   INTEGER NOT NULL,"
+  "  last   INTEGER NOT NULL,"
+  "  PRIMARY KEY (org_id, year)"
+  ") STRICT;"
+
+  /* The audit log and the clients' sync feed. AUTOINCREMENT: a sequence number is never
+   * given twice, even after the newest events are deleted. department_id has no foreign
+   * key: the log outlives the departments it mentions. */
+  "CREATE TABLE events ("
+  "  seq           INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  id            TEXT NOT NULL UNIQUE,"
+  "  org_id        TEXT NOT NULL REFERENCES orgs (id),"
+  "  time          INTEGER NOT NULL,"
+  "  actor         TEXT NOT NULL,"
+  "  type          TEXT NOT NULL,"
+  "  entity_type   TEXT,"
+  "  entity_id     TEXT,"
+  "  department_id TEXT,"
+  "  before_json   TEXT,"
+  "  after_json    TEXT"
+  ") STRICT;"
+  "CREATE INDEX events_org ON events (org_id, seq);"
+
+  "CREATE TABLE idempotency ("
+  "  scope        TEXT NOT NULL,"
+  "  key          TEXT NOT NULL,"
+  "  request_hash TEXT NOT NULL,"
+  "  status       INTEGER NOT NULL,"
+  "  body         TEXT,"
+  "  created_at   INTEGER NOT NULL,"
+  "  PRIMARY KEY (scope, key)"
+  ") STRICT;"
+  "CREATE INDEX idempotency_created ON idempotency (created_at);"
+
+  /* The test clock: at most one row. */
+  "CREATE TABLE clock ("
+  "  id  INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  now INTEGER NOT NULL"
+  ") STRICT;";
+/* clang-format on */
+
+static const char *const server_migrations[] = {
+  server_v1,
+};
+
+const char *const *
+purser_schema_migrations (PurserSchema schema, guint *n_scripts)
+{
+  switch (schema)
+    {
+      case PURSER_SCHEMA_SERVER:
+        *n_scripts = G_N_ELEMENTS (server_migrations);
+        return server_migrations;
+
+      default:
+        g_assert_not_reached ();
+    }
+}
+
+guint32
+purser_schema_application_id (PurserSchema schema)
+{
+  switch (schema)
+    {
+      case PURSER_SCHEMA_SERVER:
+        return 0x50727372; /* "Prsr" */
+
+      default:
+        g_assert_not_reached ();
+    }
+}

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "purserd-harness.h"
+#include "purserd-test-util.h"
+
+/* Sign-in, tokens, the operator, the roles on every kind of route, and tenancy: another
+ * organization's ids do not exist for a user. */
+
+#define DEMO_PASSWORD "northwind-demo"
+
+/* ── fixtures ──────────────────────────────────────────────────────────────────── */
+
+/* One server, two organizations with an admin each. */
+typedef struct
+{
+  PurserdHarness *h;
+  char           *org_a;
+  char           *token_a;
+  char           *org_b;
+  char           *token_b;
+} TwoOrgs;
+
+static void
+two_orgs_setup (TwoOrgs *f, gconstpointer data)
+{
+  f->h = harness_start ("2026-03-01T09:00:00Z", NULL);
+  harness_create_org (f->h, "Acme Corp", "ACME", &f->org_a, &f->token_a);
+  harness_create_org (f->h, "Globex", "GLOBEX", &f->org_b, &f->token_b);
+}
+
+static void
+two_orgs_teardown (TwoOrgs *f, gconstpointer data)
+{
+  harness_stop (f->h);
+  g_free (f->org_a);
+  g_free (f->token_a);
+  g_free (f->org_b);
+  g_free (f->token_b);
+}
+
+/* The demo organization, signed in as each of its people. */
+typedef struct
+{
+  PurserdHarness *h;
+  char           *org;
+  char           *admin;     /* finance@: admin */
+  char           *executive; /* ceo@ */
+  char           *manager;   /* eng.manager@: manages Engineering */
+  char           *employee;  /* ada.andersen@ */
+} Demo;
+
+static void
+demo_setup (Demo *f, gconstpointer data)
+{
+  const char *const args[] = { "--demo", NULL };
+  g_autoptr (JsonNode) me = NULL;
+
+  f->h = harness_start ("2026-03-11T09:00:00Z", args);
+  f->admin = harness_login (f->h, "finance@northwind.example", DEMO_PASSWORD);
+  f->executive = harness_login (f->h, "ceo@northwind.example", DEMO_PASSWORD);
+  f->manager = harness_login (f->h, "eng.manager@northwind.example", DEMO_PASSWORD);
+  f->employee = harness_login (f->h, "ada.andersen@northwind.example", DEMO_PASSWORD);
+  me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
+  f->org = g_strdup (harness_get_str (me, "user.org_id"));
+}
+
+static void
+demo_teardown (Demo *f, gconstpointer data)
+{
+  harness_stop (f->h);
+  g_free (f->org);
+  g_free (f->admin);
+  g_free (f->executive);
+  g_free (f->manager);
+  g_free (f->employee);
+}
+
+/* ── helpers ───────────────────────────────────────────────────────────────────── */
+
+static guint
+status_of (PurserdHarness *h, const char *method, const char *path, const char *token,
+           const char *body)
+{
+  g_autoptr (JsonNode) answer = NULL;
+  guint status = 0;
+
+  answer = harness_request (h, method, path, token, body, &status);
+  if (status >= 400)
+    assert_error (answer, status, status, NULL);
+  return status;
+}
+
+/* Ids of the department `name` (top level) and every team below it. */
+static GHashTable *
+subtree_of (PurserdHarness *h, const char *org, const char *token, const char *name)
+{
+  g_autofree char *path = test_path ("/v1/orgs/%s/departments", org);
+  g_autoptr (JsonNode) answer = call_ok (h, "GET", path, token, NULL, 200);
+  JsonArray *data = json_node_get_array (harness_get (answer, "data"));
+  GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean grew = TRUE;
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonNode *dept = json_array_get_element (data, i);
+
+      if (harness_get_str (dept, "parent_id") == NULL &&
+          g_strcmp0 (harness_get_str (dept, "name"), name) == 0)
+        g_hash_table_add (set, g_strdup (harness_get_str (dept, "id")));
+    }
+  g_assert_cmpuint (g_hash_table_size (set), ==, 1);
+  while (grew)
+    {
+      grew = FALSE;
+      for (guint i = 0; i < json_array_get_length (data); i++)
+        {
+          JsonNode *dept = json_array_get_element (data, i);
+          const char *parent = harness_get_str (dept, "parent_id");
+          const char *id = harness_get_str (dept, "id");
+
+          if (parent != NULL && g_hash_table_contains (set, parent) &&
+              !g_hash_table_contains (set, id))
+            {
+              g_hash_table_add (set, g_strdup (id));
+              grew = TRUE;
+            }
+        }
+    }
+  return set;
+}
+
+/* ── sign-in ───────────────────────────────────────────────────────────────────── */
+
+static void
+test_login (TwoOrgs *f, gconstpointer data)
+{
+  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr (JsonNode) me = NULL;
+  const char *token;
+
+  answer = call_ok (f->h, "POST", "/v1/auth/login", NULL,
+                    "{\"email\": \"admin@acme.test\", \"password\": \"" HARNESS_PASSWORD "\"}",
+                    200);
+  token = harness_get_str (answer, "token");
+  g_assert_nonnull (token);
+  g_assert_cmpuint (strlen (token), >=, 32);
+  g_assert_true (g_str_has_prefix (harness_get_str (answer, "user.id"), "usr_"));
+  g_assert_cmpstr (harness_get_str (answer, "user.email"), ==, "admin@acme.test");
+  g_assert_cmpstr (harness_get_str (answer, "user.name"), ==, "Admin of Acme Corp");
+  g_assert_cmpstr (harness_get_str (answer, "user.role"), ==, "admin");
+  g_assert_cmpstr (harness_get_str (answer, "user.org_id"), ==, f->org_a);
+
+  /* The token works, and is not the one of the harness's own sign-in. */
+  g_assert_cmpstr (token, !=, f->token_a);
+  me = call_ok (f->h, "GET", "/v1/me", token, NULL, 200);
+  g_assert_cmpstr (harness_get_str (me, "user.id"), ==, harness_get_str (answer, "user.id"));
+  g_assert_cmpstr (harness_get_str (me, "user.email"), ==, "admin@acme.test");
+  g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "admin");
+  g_assert_cmpstr (harness_get_str (me, "org.id"), ==, f->org_a);
+  g_assert_cmpstr (harness_get_str (me, "org.name"), ==, "Acme Corp");
+  g_assert_cmpstr (harness_get_str (me, "org.code"), ==, "ACME");
+}
+
+static void
+test_login_refused (TwoOrgs *f, gconstpointer data)
+{
+  g_autoptr (JsonNode) wrong = NULL;
+  g_autoptr (JsonNode) unknown = NULL;
+  g_autoptr (JsonNode) missing = NULL;
+  guint status = 0;
+
+  wrong = harness_request (f->h, "POST", "/v1/auth/login", NULL,
+                           "{\"email\": \"admin@acme.test\", \"password\": \"wrong-password-1\"}",
+                           &status);
+  assert_error (wrong, status, 401, "invalid_credentials");
+
+  /* An unknown e-mail gets the very same answer: nobody learns who has an account. */
+  unknown = harness_request (f->h, "POST", "/v1/auth/login", NULL,
+                             "{\"email\": \"nobody@acme.test\", \"password\": \"" HARNESS_PASSWORD
+                             "\"}",
+                             &status);
+  assert_error (unknown, status, 401, "invalid_credentials");
+  g_assert_true (json_node_equal (wrong, unknown));
+
+
+  missing = harness_request (f->h, "POST", "/v1/auth/login", NULL,
+                             "{\"email\": \"admin@acme.test\"}", &status);
+  assert_error (missing, status, 400, NULL);
+  g_assert_cmpstr (harness_get_str (missing, "error.field"), ==, "password");
+}
+
+static void
+test_token_required (TwoOrgs *f, gconstpointer data)
+{
+  g_autofree char *org = test_path ("/v1/orgs/%s", f->org_a);
+  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org_a);
+  const char *const basic[] = { "Authorization", "Basic YWRtaW46cGFzc3dvcmQ=", NULL };
+  const char *const empty[] = { "Authorization", "Bearer ", NULL };
+  const char *paths[][2] = {
+    { "GET", "/v1/me" },
+    { "GET", org },
+    { "GET", sub },
+    { "POST", "/v1/auth/logout" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr (JsonNode) none = NULL;
+      g_autoptr (JsonNode) bogus = NULL;
+      g_autoptr (JsonNode) basic_answer = NULL;
+      g_autoptr (JsonNode) empty_answer = NULL;
+      guint status = 0;
+
+      g_test_message ("%s %s", paths[i][0], paths[i][1]);
+      none = harness_request (f->h, paths[i][0], paths[i][1], NULL, NULL, &status);
+      assert_error (none, status, 401, "unauthorized");
+      bogus = harness_request (f->h, paths[i][0], paths[i][1], "pst_not-a-real-token", NULL,
+                               &status);
+      assert_error (bogus, status, 401, "invalid_token");
+      basic_answer = harness_request_full (f->h, paths[i][0], paths[i][1], NULL, NULL, NULL, 0,
+                                           basic, &status, NULL);
+      assert_error (basic_answer, status, 401, NULL);
+      empty_answer = harness_request_full (f->h, paths[i][0], paths[i][1], NULL, NULL, NULL, 0,
+                                           empty, &status, NULL);
+      assert_error (empty_answer, status, 401, NULL);
+    }
+
+  /* The operator token is not a user's token. */
+  {
+    g_autoptr (JsonNode) answer = NULL;
+    guint status = 0;
+
+    answer = harness_request (f->h, "GET", "/v1/me", HARNESS_OPERATOR_TOKEN, NULL, &status);
+    assert_error (answer, status, 401, "invalid_token");
+  }
+}
+
+static void
+test_logout (TwoOrgs *f, gconstpointer data)
+{
+  g_autofree char *second = harness_login (f->h, "admin@acme.test", HARNESS_PASSWORD);
+  g_autoptr (JsonNode) out = NULL;
+  g_autoptr (JsonNode) after = NULL;
+  g_autoptr (JsonNode) again = NULL;
+  g_autoptr (JsonNode) other = NULL;
+  guint status = 0;
+
+  g_assert_cmpstr (second, !=, f->token_a);
+  out = harness_request (f->h, "POST", "/v1/auth/logout", second, NULL, &status);
+  g_assert_cmpuint (status, ==, 204);
+  g_assert_null (out);
+
+  after = harness_request (f->h, "GET", "/v1/me", second, NULL, &status);
+  assert_error (after, status, 401, "invalid_token");
+  again = harness_request (f->h, "POST", "/v1/auth/logout", second, NULL, &status);
+  assert_error (again, status, 401, "invalid_token");
+
+  /* Only that session ended. */
+  other = call_ok (f->h, "GET", "/v1/me", f->token_a, NULL, 200);
+  g_assert_cmpstr (harness_get_str (other, "user.email"), ==, "admin@acme.test");
+}
+
+static void
+test_operator (TwoOrgs *f, gconstpointer data)
+{
+  const char *body = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
+                     "\"boss@initech.test\", \"name\": \"Bill\", \"password\": \"" HARNESS_PASSWORD
+                     "\"}}";
+  g_autoptr (JsonNode) none = NULL;
+  g_autoptr (JsonNode) wrong = NULL;
+  g_autoptr (JsonNode) user = NULL;
+  g_autoptr (JsonNode) login = NULL;
+  g_autoptr (JsonNode) created = NULL;
+  g_autoptr (JsonNode) again = NULL;
+  g_autoptr (JsonNode) clock = NULL;
+  guint status = 0;
+
+  none = harness_request (f->h, "POST", "/v1/orgs", NULL, body, &status);
+  assert_error (none, status, 401, "unauthorized");
+  wrong = harness_request (f->h, "POST", "/v1/orgs", "not-the-operator-token", body, &status);
+  assert_error (wrong, status, 401, "invalid_token");
+  /* An organization admin is not the operator. */
+  user = harness_request (f->h, "POST", "/v1/orgs", f->token_a, body, &status);
+  assert_error (user, status, 401, "invalid_token");
+
+  /* None of them created anything. */
+  login = harness_request (f->h, "POST", "/v1/auth/login", NULL,
+                           "{\"email\": \"boss@initech.test\", \"password\": \"" HARNESS_PASSWORD
+                           "\"}",
+                           &status);
+  assert_error (login, status, 401, "invalid_credentials");
+
+  created = call_ok (f->h, "POST", "/v1/orgs", HARNESS_OPERATOR_TOKEN, body, 201);
+  g_assert_true (g_str_has_prefix (harness_get_str (created, "org.id"), "org_"));
+  g_assert_cmpstr (harness_get_str (created, "org.code"), ==, "INIT");
+  g_free (harness_login (f->h, "boss@initech.test", HARNESS_PASSWORD));
+
+  /* A code is one organization's. */
+  again = harness_request (f->h, "POST", "/v1/orgs", HARNESS_OPERATOR_TOKEN,
+                           "{\"name\": \"Initech 2\", \"code\": \"INIT\", \"admin\": {\"email\": "
+                           "\"peter@initech.test\", \"name\": \"Peter\", \"password\": "
+                           "\"" HARNESS_PASSWORD "\"}}",
+                           &status);
+  assert_error (again, status, 409, NULL);
+
+  /* The test clock is the operator's too. */
+  clock = harness_request (f->h, "POST", "/v1/test-clock", f->token_a,
+                           "{\"now\": \"2026-03-02T00:00:00Z\"}", &status);
+  assert_error (clock, status, 401, NULL);
+}
+
+static void
+test_tenancy (TwoOrgs *f, gconstpointer data)
+{
+  g_autofree char *sub_a = test_path ("/v1/orgs/%s/subscription", f->org_a);
+  g_autoptr (JsonNode) created = NULL;
+  g_autoptr (JsonNode) sub_before = NULL;
+  g_autoptr (JsonNode) sub_after = NULL;
+  g_autofree char *employee_a = NULL;
+  g_autofree char *department_a = NULL;
+  const char *invoice_a;
+  char *foreign[][3] = {
+    /* method, path, body */
+    { "GET", test_path ("/v1/orgs/%s", f->org_a), NULL },
+    { "PATCH", test_path ("/v1/orgs/%s", f->org_a), g_strdup ("{\"name\": \"Mine\"}") },
+    { "GET", test_path ("/v1/orgs/%s/subscription", f->org_a), NULL },
+    { "POST", test_path ("/v1/orgs/%s/subscription/change", f->org_a),
+      g_strdup ("{\"seats\": 2}") },
+    { "GET", test_path ("/v1/orgs/%s/invoices", f->org_a), NULL },
+    { "GET", test_path ("/v1/orgs/%s/employees", f->org_a), NULL },
+    { "GET", test_path ("/v1/orgs/%s/events?after=0", f->org_a), NULL },
+    { "GET", test_path ("/v1/orgs/%s/seats", f->org_a), NULL },
+    { "GET", test_path ("/v1/orgs/%s/departments", f->org_a), NULL },
+  };
+
+  created = call_ok (f->h, "POST", sub_a, f->token_a,
+                     "{\"plan\": \"business\", \"cycle\": \"monthly\", \"seats\": 5, "
+                     "\"billing_day\": 1}",
+                     201);
+  invoice_a = harness_get_str (created, "invoice.id");
+  department_a = test_create_department (f->h, f->org_a, f->token_a, "Research", NULL);
+  employee_a = test_create_employee (f->h, f->org_a, f->token_a, "ann@acme.test", "Ann Acme",
+                                     department_a);
+  sub_before = call_ok (f->h, "GET", sub_a, f->token_a, NULL, 200);
+
+  /* B's admin, through A's organization: no such organization. */
+  for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
+    {
+      g_autoptr (JsonNode) answer = NULL;
+      guint status = 0;
+
+      g_test_message ("%s %s", foreign[i][0], foreign[i][1]);
+      answer = harness_request (f->h, foreign[i][0], foreign[i][1], f->token_b, foreign[i][2],
+                                &status);
+      assert_error (answer, status, 404, "not_found");
+      g_free (foreign[i][1]);
+      g_free (foreign[i][2]);
+    }
+
+  /* B's admin, with A's ids inside B's own organization: they do not exist there. */
+  {
+    g_autofree char *invoice = test_path ("/v1/orgs/%s/invoices/%s", f->org_b, invoice_a);
+    g_autofree char *void_path = test_path ("/v1/orgs/%s/invoices/%s/void", f->org_b, invoice_a);
+    g_autofree char *employee = test_path ("/v1/orgs/%s/employees/%s", f->org_b, employee_a);
+    g_autofree char *department = test_path ("/v1/orgs/%s/departments/%s", f->org_b,
+                                             department_a);
+    g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org_b);
+    g_autofree char *assign_body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", employee_a);
+    g_autofree char *nonexistent = test_path ("/v1/orgs/%s/invoices/inv_doesnotexist", f->org_b);
+    g_autoptr (JsonNode) a1 = NULL;
+    g_autoptr (JsonNode) a2 = NULL;
+    g_autoptr (JsonNode) a3 = NULL;
+    g_autoptr (JsonNode) a4 = NULL;
+    g_autoptr (JsonNode) a5 = NULL;
+    g_autoptr (JsonNode) a6 = NULL;
+    g_autoptr (JsonNode) a8 = NULL;
+    guint status = 0;
+
+    a1 = harness_request (f->h, "GET", invoice, f->token_b, NULL, &status);
+    assert_error (a1, status, 404, "not_found");
+    a2 = harness_request (f->h, "POST", void_path, f->token_b, NULL, &status);
+    assert_error (a2, status, 404, "not_found");
+    a3 = harness_request (f->h, "PATCH", employee, f->token_b, "{\"name\": \"Taken Over\"}",
+                          &status);
+    assert_error (a3, status, 404, "not_found");
+    a4 = harness_request (f->h, "PATCH", department, f->token_b, "{\"name\": \"Ours now\"}",
+                          &status);
+    assert_error (a4, status, 404, "not_found");
+    a5 = harness_request (f->h, "DELETE", department, f->token_b, NULL, &status);
+    assert_error (a5, status, 404, "not_found");
+    a6 = harness_request (f->h, "POST", assign, f->token_b, assign_body, &status);
+    assert_error (a6, status, 404, "not_found");
+    /* A foreign id and one that never existed look alike. */
+    a8 = harness_request (f->h, "GET", nonexistent, f->token_b, NULL, &status);
+    assert_error (a8, status, 404, "not_found");
+  }
+
+  /* An organization that does not exist at all answers like a foreign one. */
+  {
+    g_autoptr (JsonNode) answer = NULL;
+    guint status = 0;
+
+    answer = harness_request (f->h, "GET", "/v1/orgs/org_doesnotexist", f->token_b, NULL, &status);
+    assert_error (answer, status, 404, "not_found");
+  }
+
+  /* Nothing of A changed. */
+  sub_after = call_ok (f->h, "GET", sub_a, f->token_a, NULL, 200);
+  g_assert_true (json_node_equal (sub_before, sub_after));
+  {
+    g_autofree char *employee = test_path ("/v1/orgs/%s/employees?limit=100", f->org_a);
+    g_autoptr (JsonNode) list = call_ok (f->h, "GET", employee, f->token_a, NULL, 200);
+
+    g_assert_cmpuint (test_array_length (list, "data"), ==, 1);
+    g_assert_cmpstr (harness_get_str (list, "data.0.name"), ==, "Ann Acme");
+    g_assert_false (harness_get_bool (list, "data.0.licensed"));
+  }
+  {
+    g_autofree char *org = test_path ("/v1/orgs/%s", f->org_a);
+    g_autoptr (JsonNode) answer = call_ok (f->h, "GET", org, f->token_a, NULL, 200);
+
+    g_assert_cmpstr (harness_get_str (test_resource (answer, "org"), "name"), ==, "Acme Corp");
+  }
+}
+
+/* ── roles, on the demo organization ───────────────────────────────────────────── */
+
+static void
+test_roles_admin (Demo *f, gconstpointer data)
+{
+  g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
+  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
+  g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->org);
+  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
+  g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
+  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
+  g_autofree char *events = test_path ("/v1/orgs/%s/events?after=0", f->org);
+  g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
+  g_autoptr (JsonNode) answer = NULL;
+
+  g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "admin");
+  g_assert_cmpuint (status_of (f->h, "GET", org, f->admin, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", sub, f->admin, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", seats, f->admin, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", employees, f->admin, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->admin, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", events, f->admin, NULL), ==, 200);
+
+  answer = call_ok (f->h, "GET", sub, f->admin, NULL, 200);
+  {
+    g_autofree char *body = g_strdup_printf ("{\"seats\": %" G_GINT64_FORMAT "}",
+                                             harness_get_int (answer, "subscription.seats") + 1);
+
+    g_assert_cmpuint (status_of (f->h, "POST", preview, f->admin, body), ==, 200);
+  }
+}
+
+static void
+test_roles_executive (Demo *f, gconstpointer data)
+{
+  g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
+  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
+  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->org);
+  g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->org);
+  g_autofree char *cancel = test_path ("/v1/orgs/%s/subscription/cancel", f->org);
+  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
+  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
+  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
+  g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->executive, NULL, 200);
+  g_autoptr (JsonNode) before = NULL;
+  g_autoptr (JsonNode) after = NULL;
+  g_autofree char *more = NULL;
+
+  g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "executive");
+  /* Reads everything… */
+  before = call_ok (f->h, "GET", sub, f->executive, NULL, 200);
+  g_assert_cmpstr (harness_get_str (before, "subscription.plan"), ==, "business");
+  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->executive, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", seats, f->executive, NULL), ==, 200);
+  g_assert_cmpuint (status_of (f->h, "GET", org, f->executive, NULL), ==, 200);
+
+  /* …and changes nothing of the plan. */
+  more = g_strdup_printf ("{\"seats\": %" G_GINT64_FORMAT "}",
+                          harness_get_int (before, "subscription.seats") + 5);
+  g_assert_cmpuint (status_of (f->h, "POST", change, f->executive, more), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "POST", preview, f->executive, more), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "POST", cancel, f->executive, "{\"reason\": \"other\"}"), ==,
+                    403);
+  g_assert_cmpuint (status_of (f->h, "PATCH", sub, f->executive, "{\"po_number\": \"X\"}"), ==,
+                    403);
+  g_assert_cmpuint (status_of (f->h, "PATCH", org, f->executive, "{\"name\": \"X\"}"), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "POST", assign, f->executive,
+                               "{\"employee_ids\": [\"emp_x\"]}"),
+                    ==, 403);
+  after = call_ok (f->h, "GET", sub, f->admin, NULL, 200);
+  g_assert_true (json_node_equal (before, after));
+}
+
+static void
+test_roles_manager (Demo *f, gconstpointer data)
+{
+  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
+  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->org);
+  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
+  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
+  g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
+  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
+  g_autofree char *revoke = test_path ("/v1/orgs/%s/licenses/revoke", f->org);
+  g_autoptr (GHashTable) engineering = subtree_of (f->h, f->org, f->admin, "Engineering");
+  g_autoptr (GHashTable) sales = subtree_of (f->h, f->org, f->admin, "Sales");
+  g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->manager, NULL, 200);
+  g_autoptr (JsonNode) seats_answer = NULL;
+  g_autoptr (JsonArray) mine = NULL;
+  g_autoptr (JsonArray) everyone = NULL;
+  const char *sales_person = NULL;
+  const char *licensed_engineer = NULL;
+  guint engineers = 0;
+
+  g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "manager");
+
+  /* Not the plan, not the invoices. */
+  g_assert_cmpuint (status_of (f->h, "GET", sub, f->manager, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->manager, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "POST", change, f->manager, "{\"seats\": 500}"), ==, 403);
+
+  /* Seats: only Engineering. */
+  seats_answer = call_ok (f->h, "GET", seats, f->manager, NULL, 200);
+  g_assert_cmpuint (test_array_length (seats_answer, "by_department"), ==, 1);
+  g_assert_cmpstr (harness_get_str (seats_answer, "by_department.0.name"), ==, "Engineering");
+  g_assert_true (g_hash_table_contains (engineering,
+                                        harness_get_str (seats_answer,
+                                                         "by_department.0.department_id")));
+  g_assert_cmpint (harness_get_int (seats_answer, "by_department.0.assigned"), >, 0);
+
+  /* People: only Engineering's, teams included. */
+  mine = test_list_all (f->h, employees, f->manager);
+  everyone = test_list_all (f->h, employees, f->admin);
+  g_assert_cmpuint (json_array_get_length (mine), >, 0);
+  g_assert_cmpuint (json_array_get_length (mine), <, json_array_get_length (everyone));
+  for (guint i = 0; i < json_array_get_length (mine); i++)
+    {
+      JsonNode *employee = json_array_get_element (mine, i);
+      const char *department = harness_get_str (employee, "department_id");
+
+      g_assert_nonnull (department);
+      g_assert_true (g_hash_table_contains (engineering, department));
+      if (licensed_engineer == NULL && harness_get_bool (employee, "licensed"))
+        licensed_engineer = harness_get_str (employee, "id");
+    }
+  for (guint i = 0; i < json_array_get_length (everyone); i++)
+    {
+      JsonNode *employee = json_array_get_element (everyone, i);
+      const char *department = harness_get_str (employee, "department_id");
+
+      if (department != NULL && g_hash_table_contains (engineering, department))
+        engineers++;
+      if (sales_person == NULL && department != NULL && g_hash_table_contains (sales, department))
+        sales_person = harness_get_str (employee, "id");
+    }
+  g_assert_cmpuint (engineers, ==, json_array_get_length (mine));
+  g_assert_nonnull (sales_person);
+  g_assert_nonnull (licensed_engineer);
+
+  /* A Sales person does not exist for the Engineering manager. */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", sales_person);
+    g_autoptr (JsonNode) answer = NULL;
+    guint status = 0;
+
+    answer = harness_request (f->h, "POST", assign, f->manager, body, &status);
+    assert_error (answer, status, 404, "not_found");
+    g_clear_pointer (&answer, json_node_unref);
+    answer = harness_request (f->h, "POST", revoke, f->manager, body, &status);
+    assert_error (answer, status, 404, "not_found");
+  }
+
+  /* An engineer's license is the manager's to revoke and give back. */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", licensed_engineer);
+    g_autoptr (JsonNode) revoked = call_ok (f->h, "POST", revoke, f->manager, body, 200);
+    g_autoptr (JsonNode) assigned = NULL;
+
+    g_assert_cmpuint (test_array_length (revoked, "revoked"), ==, 1);
+    g_assert_cmpstr (harness_get_str (revoked, "revoked.0"), ==, licensed_engineer);
+    assigned = call_ok (f->h, "POST", assign, f->manager, body, 200);
+    g_assert_cmpuint (test_array_length (assigned, "assigned"), ==, 1);
+    g_assert_cmpstr (harness_get_str (assigned, "assigned.0"), ==, licensed_engineer);
+  }
+}
+
+static void
+test_roles_employee (Demo *f, gconstpointer data)
+{
+  g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
+  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
+  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
+  g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
+  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
+  g_autofree char *events = test_path ("/v1/orgs/%s/events?after=0", f->org);
+  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
+  g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->employee, NULL, 200);
+  g_autoptr (JsonNode) own = NULL;
+
+  g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "employee");
+  g_assert_cmpstr (harness_get_str (me, "user.email"), ==, "ada.andersen@northwind.example");
+  own = call_ok (f->h, "GET", org, f->employee, NULL, 200);
+  g_assert_cmpstr (harness_get_str (test_resource (own, "org"), "name"), ==, "Northwind Labs");
+
+  g_assert_cmpuint (status_of (f->h, "GET", employees, f->employee, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "GET", sub, f->employee, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "GET", seats, f->employee, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->employee, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "GET", events, f->employee, NULL), ==, 403);
+  g_assert_cmpuint (status_of (f->h, "POST", assign, f->employee,
+                               "{\"employee_ids\": [\"emp_x\"]}"),
+                    ==, 403);
+  g_assert_cmpuint (status_of (f->h, "PATCH", org, f->employee, "{\"name\": \"Mine\"}"), ==, 403);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/purser/server/auth/login", TwoOrgs, NULL, two_orgs_setup, test_login,
+              two_orgs_teardown);
+  g_test_add ("/purser/server/auth/login-refused", TwoOrgs, NULL, two_orgs_setup,
+              test_login_refused, two_orgs_teardown);
+  g_test_add ("/purser/server/auth/token-required", TwoOrgs, NULL, two_orgs_setup,
+              test_token_required, two_orgs_teardown);
+  g_test_add ("/purser/server/auth/logout", TwoOrgs, NULL, two_orgs_setup, test_logout,
+              two_orgs_teardown);
+  g_test_add ("/purser/server/auth/operator", TwoOrgs, NULL, two_orgs_setup, test_operator,
+              two_orgs_teardown);
+  g_test_add ("/purser/server/auth/tenancy", TwoOrgs, NULL, two_orgs_setup, test_tenancy,
+              two_orgs_teardown);
+  g_test_add ("/purser/server/auth/roles/admin", Demo, NULL, demo_setup, test_roles_admin,
+              demo_teardown);
+  g_test_add ("/purser/server/auth/roles/executive", Demo, NULL, demo_setup, test_roles_executive,
+              demo_teardown);
+  g_test_add ("/purser/server/auth/roles/manager", Demo, NULL, demo_setup, test_roles_manager,
+              demo_teardown);
+  g_test_add ("/purser/server/auth/roles/employee", Demo, NULL, demo_setup, test_roles_employee,
+              demo_teardown);
+
+  return g_test_run ();
+}
