@@ -5,7 +5,7 @@
 
 #include "purserd-csv.h"
 
-G_DEFINE_QUARK (purserd-csv-error-quark, purserd_csv_error)
+G_DEFINE_QUARK (purserd - csv - error - quark, purserd_csv_error)
 
 void
 purserd_csv_row_free (PurserdCsvRow *row)
@@ -42,8 +42,8 @@ typedef struct
 {
   GPtrArray *rows;
   GPtrArray *fields; /* of the record being read */
-  GString   *field;
-  guint      line;   /* where the record being read started */
+  GString *field;
+  guint line; /* where the record being read started */
 } Parser;
 
 static void
@@ -71,14 +71,15 @@ GPtrArray *
 purserd_csv_parse (const char *data, gsize length, PurserdCsvFlags flags, guint *error_line,
                    GError **error)
 {
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) purserd_csv_row_free);
+  g_autoptr (GPtrArray) rows
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) purserd_csv_row_free);
   g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) field = g_string_new (NULL);
   Parser parser = { rows, fields, field, 1 };
   const char *p = data;
   const char *end = data + length;
   const char *invalid = NULL;
-  gboolean in_record = FALSE;    /* something of the current record was read */
+  gboolean in_record = FALSE; /* something of the current record was read */
   gboolean at_field_start = TRUE;
   guint line = 1;
   guint dummy_line;
@@ -206,8 +207,8 @@ purserd_csv_parse (const char *data, gsize length, PurserdCsvFlags flags, guint 
           {
             *error_line = row->line;
             g_set_error (error, PURSERD_CSV_ERROR, PURSERD_CSV_ERROR_RAGGED,
-                         "Line %u has %u fields; the first line has %u.", row->line,
-                         row->n_fields, first->n_fields);
+                         "Line %u has %u fields; the first line has %u.", row->line, row->n_fields,
+                         first->n_fields);
             return NULL;
           }
       }
@@ -225,8 +226,8 @@ purserd_email_is_valid (const char *email)
   if (email == NULL)
     return FALSE;
   for (const char *p = email; *p != '\0'; p++)
-    if ((guchar) *p <= ' ' || *p == 0x7f || *p == ',' || *p == ';' || *p == '<' || *p == '>' ||
-        *p == '(' || *p == ')' || *p == '[' || *p == ']' || *p == '\\' || *p == '"')
+    if ((guchar) *p <= ' ' || *p == 0x7f || *p == ',' || *p == ';' || *p == '<' || *p == '>'
+        || *p == '(' || *p == ')' || *p == '[' || *p == ']' || *p == '\\' || *p == '"')
       return FALSE;
 
   at = strchr (email, '@');

@@ -30,8 +30,8 @@ typedef enum
 
 typedef struct
 {
-  guint  line;   /* the 1-based line the record starts on */
-  guint  n_fields;
+  guint line; /* the 1-based line the record starts on */
+  guint n_fields;
   char **fields; /* n_fields strings, NULL-terminated */
 } PurserdCsvRow;
 

@@ -252,8 +252,9 @@ hire (Demo *demo, gint64 now, int count)
         g_ptr_array_add (ids, g_strdup (member_string (employee, "id")));
     }
 
+  /* Seats are bought when the hires would not fit, with a little room to spare. */
   if ((gint64) ids->len > free_seats (demo, now))
-    change_seats (demo, now, 10);
+    change_seats (demo, now, (gint64) ids->len - free_seats (demo, now) + 3);
   assign (demo, now, ids);
 }
 
@@ -389,7 +390,7 @@ purserd_demo_seed (PurserdServer *server, GError **error)
   if (!add_users (&demo, t0))
     goto fail;
 
-  sub_body = g_strdup_printf ("{\"plan\":\"business\",\"cycle\":\"annual\",\"seats\":280,"
+  sub_body = g_strdup_printf ("{\"plan\":\"business\",\"cycle\":\"annual\",\"seats\":268,"
                               "\"billing_day\":%d,\"po_number\":\"PO-NWL-%d-017\","
                               "\"invoice_notes\":\"Coaching program, cost center 4410.\"}",
                               purser_date_day (start), year);

@@ -93,8 +93,8 @@ static GHashTable *
 load_license_counts (PurserdCall *call)
 {
   g_autoptr (GError) error = NULL;
-  GHashTable *counts =
-    purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
+  GHashTable *counts
+      = purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
 
   if (counts == NULL)
     purserd_call_fail (call, error);
@@ -201,8 +201,7 @@ is_self (PurserdCall *call, const char *employee_id)
 
 /* The employee {id} if the caller may see it; everyone else's are simply not found. */
 static gboolean
-load_employee (PurserdCall *call, GHashTable *scope, gboolean allow_self,
-               PurserEmployeeRecord *out)
+load_employee (PurserdCall *call, GHashTable *scope, gboolean allow_self, PurserEmployeeRecord *out)
 {
   g_autoptr (GError) error = NULL;
   const char *id = purserd_call_param (call, "id");
@@ -215,8 +214,9 @@ load_employee (PurserdCall *call, GHashTable *scope, gboolean allow_self,
         purserd_call_fail (call, error);
       return FALSE;
     }
-  if (scope == NULL || (out->department_id != NULL && g_hash_table_contains (scope, out->department_id)) ||
-      (allow_self && is_self (call, out->id)))
+  if (scope == NULL
+      || (out->department_id != NULL && g_hash_table_contains (scope, out->department_id))
+      || (allow_self && is_self (call, out->id)))
     return TRUE;
   purser_employee_record_clear (out);
   purserd_call_error (call, 404, "not_found", NULL, "No employee %s.", id);
@@ -228,11 +228,10 @@ static gboolean
 check_department (PurserdCall *call, const GArray *departments, GHashTable *scope,
                   const char *department_id)
 {
-  if (find_department (departments, department_id) != NULL &&
-      (scope == NULL || g_hash_table_contains (scope, department_id)))
+  if (find_department (departments, department_id) != NULL
+      && (scope == NULL || g_hash_table_contains (scope, department_id)))
     return TRUE;
-  purserd_call_error (call, 404, "not_found", "department_id", "No department %s.",
-                      department_id);
+  purserd_call_error (call, 404, "not_found", "department_id", "No department %s.", department_id);
   return FALSE;
 }
 
@@ -281,8 +280,8 @@ department_filter (PurserdCall *call, const char *department_id, GHashTable *sco
     }
   if ((departments = load_departments (call)) == NULL)
     return NULL;
-  if (strlen (department_id) > ID_MAX || find_department (departments, department_id) == NULL ||
-      (scope != NULL && !g_hash_table_contains (scope, department_id)))
+  if (strlen (department_id) > ID_MAX || find_department (departments, department_id) == NULL
+      || (scope != NULL && !g_hash_table_contains (scope, department_id)))
     {
       purserd_call_error (call, 400, "invalid_request", "department_id",
                           "No department %s; department_id must be the id of one of your "
@@ -318,8 +317,8 @@ employees_list (PurserdCall *call)
 
   if (!purserd_call_page (call, PAGE_DEFAULT, PAGE_MAX, &filter.limit, &filter.after_id))
     return;
-  if (query != NULL &&
-      (!g_utf8_validate (query, -1, NULL) || g_utf8_strlen (query, -1) > PURSER_WIRE_NAME_MAX))
+  if (query != NULL
+      && (!g_utf8_validate (query, -1, NULL) || g_utf8_strlen (query, -1) > PURSER_WIRE_NAME_MAX))
     {
       purserd_call_error (call, 400, "invalid_request", "q",
                           "q must be UTF-8 text of at most %d characters.", PURSER_WIRE_NAME_MAX);
@@ -349,8 +348,8 @@ employees_list (PurserdCall *call)
   if (!purser_store_employee_list (call->db, purserd_call_org_id (call), &filter, employees,
                                    &has_more, &error))
     {
-      if (filter.after_id != NULL &&
-          g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
+      if (filter.after_id != NULL
+          && g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
         purserd_call_error (call, 400, "invalid_request", "after",
                             "after must be the id of the last employee of the previous page.");
       else
@@ -363,8 +362,8 @@ employees_list (PurserdCall *call)
   json_builder_set_member_name (b, "data");
   json_builder_begin_array (b);
   for (guint i = 0; i < employees->len; i++)
-    json_builder_add_value (b, purserd_json_employee (
-                                 &g_array_index (employees, PurserEmployeeRecord, i)));
+    json_builder_add_value (
+        b, purserd_json_employee (&g_array_index (employees, PurserEmployeeRecord, i)));
   json_builder_end_array (b);
   purser_wire_add_bool (b, "has_more", has_more);
   json_builder_end_object (b);
@@ -391,13 +390,13 @@ employee_get (PurserdCall *call)
 
 typedef struct
 {
-  char    *email;
-  char    *name;
-  char    *department_id;
+  char *email;
+  char *name;
+  char *department_id;
   gboolean has_department;
-  char    *title;
+  char *title;
   gboolean has_title;
-  int      status; /* index in statuses, -1 absent */
+  int status; /* index in statuses, -1 absent */
 } EmployeeInput;
 
 static void
@@ -420,13 +419,13 @@ read_employee (PurserdCall *call, gboolean create, EmployeeInput *input)
   input->status = -1;
   if (!purserd_call_read_body (call, &reader))
     return FALSE;
-  if (purser_wire_read_string (&reader, "email", create, PURSER_WIRE_EMAIL_MAX, &input->email) &&
-      !purserd_email_is_valid (input->email))
+  if (purser_wire_read_string (&reader, "email", create, PURSER_WIRE_EMAIL_MAX, &input->email)
+      && !purserd_email_is_valid (input->email))
     purser_wire_reader_fail (&reader, "email",
                              "The field \"email\" must be an e-mail address such as "
                              "ann@example.com.");
-  if (purser_wire_read_string (&reader, "name", create, PURSER_WIRE_NAME_MAX, &input->name) &&
-      input->name[0] == '\0')
+  if (purser_wire_read_string (&reader, "name", create, PURSER_WIRE_NAME_MAX, &input->name)
+      && input->name[0] == '\0')
     purser_wire_reader_fail (&reader, "name", "The field \"name\" must not be empty.");
   purser_wire_read_nullable_string (&reader, "department_id", ID_MAX, &input->department_id,
                                     &input->has_department);
@@ -471,7 +470,7 @@ employee_create (PurserdCall *call)
   if (!email_taken (call, input.email, NULL, &taken) || taken)
     return;
 
-  employee = (PurserEmployeeRecord) {
+  employee = (PurserEmployeeRecord){
     .id = purser_db_new_id ("emp"),
     .org_id = g_strdup (purserd_call_org_id (call)),
     .email = g_steal_pointer (&input.email),
@@ -488,8 +487,7 @@ employee_create (PurserdCall *call)
       return;
     }
   if (!purserd_call_event (call, "employee.created", "employee", employee.id,
-                           purserd_scope_top_department (departments, employee.department_id),
-                           NULL, after))
+                           employee.department_id, NULL, after))
     return;
   reply_node (call, 201, after);
 }
@@ -511,9 +509,9 @@ reread_employee (PurserdCall *call, const char *id, PurserEmployeeRecord *out)
 static gboolean
 employee_equal (const PurserEmployeeRecord *a, const PurserEmployeeRecord *b)
 {
-  return g_strcmp0 (a->email, b->email) == 0 && g_strcmp0 (a->name, b->name) == 0 &&
-         g_strcmp0 (a->department_id, b->department_id) == 0 &&
-         g_strcmp0 (a->title, b->title) == 0 && g_strcmp0 (a->status, b->status) == 0;
+  return g_strcmp0 (a->email, b->email) == 0 && g_strcmp0 (a->name, b->name) == 0
+         && g_strcmp0 (a->department_id, b->department_id) == 0
+         && g_strcmp0 (a->title, b->title) == 0 && g_strcmp0 (a->status, b->status) == 0;
 }
 
 static void
@@ -545,8 +543,8 @@ employee_update (PurserdCall *call)
   gboolean revoke;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || !load_employee (call, scope, FALSE, &before) ||
-      !read_employee (call, FALSE, &input) || (departments = load_departments (call)) == NULL)
+  if (failed || !load_employee (call, scope, FALSE, &before) || !read_employee (call, FALSE, &input)
+      || (departments = load_departments (call)) == NULL)
     return;
 
   employee_copy (&before, &employee);
@@ -574,8 +572,8 @@ employee_update (PurserdCall *call)
                               "organization admin.");
           return;
         }
-      if (employee.department_id != NULL &&
-          !check_department (call, departments, scope, employee.department_id))
+      if (employee.department_id != NULL
+          && !check_department (call, departments, scope, employee.department_id))
         return;
       new_top = purserd_scope_top_department (departments, employee.department_id);
       if (before.licensed && !revoke && g_strcmp0 (old_top, new_top) != 0)
@@ -587,8 +585,8 @@ employee_update (PurserdCall *call)
             return;
         }
     }
-  if (g_ascii_strcasecmp (before.email, employee.email) != 0 &&
-      (!email_taken (call, employee.email, employee.id, &taken) || taken))
+  if (g_ascii_strcasecmp (before.email, employee.email) != 0
+      && (!email_taken (call, employee.email, employee.id, &taken) || taken))
     return;
 
   if (employee_equal (&before, &employee))
@@ -615,8 +613,7 @@ employee_update (PurserdCall *call)
       if (!reread_employee (call, before.id, &revoked))
         return;
       revoked_json = purserd_json_employee (&revoked);
-      if (!purserd_call_event (call, "license.revoked", "employee", before.id,
-                               purserd_scope_top_department (departments, before.department_id),
+      if (!purserd_call_event (call, "license.revoked", "employee", before.id, before.department_id,
                                licensed_json, revoked_json))
         return;
       before_json = g_steal_pointer (&revoked_json);
@@ -635,8 +632,7 @@ employee_update (PurserdCall *call)
     return;
   after_json = purserd_json_employee (&employee);
   if (!purserd_call_event (call, "employee.updated", "employee", employee.id,
-                           purserd_scope_top_department (departments, employee.department_id),
-                           before_json, after_json))
+                           employee.department_id, before_json, after_json))
     return;
   reply_node (call, 200, after_json);
 }
@@ -682,11 +678,11 @@ static const glong column_max[N_COLUMNS] = {
 typedef struct _Unit Unit;
 struct _Unit
 {
-  char       *id;
-  char       *name;
-  Unit       *parent;  /* a team's department */
-  gboolean    created;
-  GHashTable *teams;   /* departments: folded name → Unit (borrowed) */
+  char *id;
+  char *name;
+  Unit *parent; /* a team's department */
+  gboolean created;
+  GHashTable *teams; /* departments: folded name → Unit (borrowed) */
 };
 
 static void
@@ -700,15 +696,15 @@ unit_free (Unit *unit)
 
 typedef struct
 {
-  guint                 line;
-  char                 *values[N_COLUMNS]; /* trimmed; NULL when absent or empty */
-  PurserEmployeeRecord *existing;          /* borrowed from Import.employees */
-  char                 *department_id;     /* where the employee ends up */
-  const char           *top_id;
-  gboolean              changed;
-  gboolean              name_changed;
-  gboolean              title_changed;
-  gboolean              department_changed;
+  guint line;
+  char *values[N_COLUMNS];        /* trimmed; NULL when absent or empty */
+  PurserEmployeeRecord *existing; /* borrowed from Import.employees */
+  char *department_id;            /* where the employee ends up */
+  const char *top_id;
+  gboolean changed;
+  gboolean name_changed;
+  gboolean title_changed;
+  gboolean department_changed;
 } Row;
 
 static void
@@ -723,21 +719,21 @@ row_free (Row *row)
 typedef struct
 {
   PurserdCall *call;
-  int          columns[N_COLUMNS]; /* field index, or -1 */
-  GPtrArray   *rows;               /* Row */
-  JsonArray   *errors;             /* {"line", "field", "message"} */
-  guint        n_errors;
+  int columns[N_COLUMNS]; /* field index, or -1 */
+  GPtrArray *rows;        /* Row */
+  JsonArray *errors;      /* {"line", "field", "message"} */
+  guint n_errors;
 
-  GArray      *departments;        /* PurserDepartmentRecord */
-  GHashTable  *department_by_id;   /* id → record (borrowed) */
-  GHashTable  *top_by_id;          /* id → top-level id (borrowed) */
-  GPtrArray   *units;              /* Unit, owned */
-  GHashTable  *tops;               /* folded name → Unit */
-  GHashTable  *unit_by_id;         /* id → Unit */
-  GPtrArray   *created;            /* Unit to create, in order (borrowed) */
+  GArray *departments;          /* PurserDepartmentRecord */
+  GHashTable *department_by_id; /* id → record (borrowed) */
+  GHashTable *top_by_id;        /* id → top-level id (borrowed) */
+  GPtrArray *units;             /* Unit, owned */
+  GHashTable *tops;             /* folded name → Unit */
+  GHashTable *unit_by_id;       /* id → Unit */
+  GPtrArray *created;           /* Unit to create, in order (borrowed) */
 
-  GArray      *employees;          /* PurserEmployeeRecord */
-  GHashTable  *by_email;           /* lower-cased e-mail → record (borrowed) */
+  GArray *employees;    /* PurserEmployeeRecord */
+  GHashTable *by_email; /* lower-cased e-mail → record (borrowed) */
 } Import;
 
 static void
@@ -758,9 +754,8 @@ import_clear (Import *import)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Import, import_clear)
 
-static void
-add_error (Import *import, guint line, const char *field, const char *format, ...)
-  G_GNUC_PRINTF (4, 5);
+static void add_error (Import *import, guint line, const char *field, const char *format, ...)
+    G_GNUC_PRINTF (4, 5);
 
 static void
 add_error (Import *import, guint line, const char *field, const char *format, ...)
@@ -785,8 +780,7 @@ add_error (Import *import, guint line, const char *field, const char *format, ..
 }
 
 /* 422 invalid_csv: the envelope plus every error found; nothing was written. */
-static void
-reply_invalid (Import *import, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void reply_invalid (Import *import, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 reply_invalid (Import *import, const char *format, ...)
@@ -833,7 +827,8 @@ read_header (Import *import, const PurserdCsvRow *header)
     import->columns[c] = -1;
   for (guint i = 0; i < header->n_fields; i++)
     {
-      g_autofree char *name = g_ascii_strdown (g_strstrip (g_strdup (header->fields[i])), -1);
+      g_autofree char *trimmed = g_strstrip (g_strdup (header->fields[i]));
+      g_autofree char *name = g_ascii_strdown (trimmed, -1);
       gboolean known = FALSE;
 
       for (guint c = 0; c < N_COLUMNS && !known; c++)
@@ -853,8 +848,7 @@ read_header (Import *import, const PurserdCsvRow *header)
       else
         add_error (import, header->line, header->fields[i], "Unknown column \"%s\".",
                    header->fields[i]);
-      g_string_append_printf (unknown, "%s\"%s\"", unknown->len > 0 ? ", " : "",
-                              header->fields[i]);
+      g_string_append_printf (unknown, "%s\"%s\"", unknown->len > 0 ? ", " : "", header->fields[i]);
     }
   for (guint c = COLUMN_EMAIL; c <= COLUMN_NAME; c++)
     if (import->columns[c] < 0)
@@ -879,7 +873,7 @@ read_header (Import *import, const PurserdCsvRow *header)
   return FALSE;
 }
 
-/* Checks every record, keeping the valid ones as rows; FALSE when any was bad. */
+/* Checks every record, keeping the valid ones as rows and an error for each problem. */
 static void
 read_rows (Import *import, GPtrArray *records, guint n_columns)
 {
@@ -896,9 +890,9 @@ read_rows (Import *import, GPtrArray *records, guint n_columns)
 
       if (record->n_fields != n_columns)
         {
-          add_error (import, record->line, NULL,
-                     "Line %u has %u %s; the header has %u.", record->line, record->n_fields,
-                     plural (record->n_fields, "field", "fields"), n_columns);
+          add_error (import, record->line, NULL, "Line %u has %u %s; the header has %u.",
+                     record->line, record->n_fields, plural (record->n_fields, "field", "fields"),
+                     n_columns);
           continue;
         }
 
@@ -962,9 +956,8 @@ read_rows (Import *import, GPtrArray *records, guint n_columns)
           key = g_ascii_strdown (row->values[COLUMN_EMAIL], -1);
           if (g_hash_table_lookup_extended (seen, key, NULL, &first))
             {
-              add_error (import, record->line, "email",
-                         "%s is already on line %u of the file.", row->values[COLUMN_EMAIL],
-                         GPOINTER_TO_UINT (first));
+              add_error (import, record->line, "email", "%s is already on line %u of the file.",
+                         row->values[COLUMN_EMAIL], GPOINTER_TO_UINT (first));
               ok = FALSE;
               g_free (key);
             }
@@ -1017,19 +1010,21 @@ load_state (Import *import)
 
   for (guint i = 0; i < import->departments->len; i++)
     {
-      PurserDepartmentRecord *dept = &g_array_index (import->departments, PurserDepartmentRecord, i);
+      PurserDepartmentRecord *dept
+          = &g_array_index (import->departments, PurserDepartmentRecord, i);
 
       g_hash_table_insert (import->department_by_id, dept->id, dept);
     }
   for (guint i = 0; i < import->departments->len; i++)
     {
-      PurserDepartmentRecord *dept = &g_array_index (import->departments, PurserDepartmentRecord, i);
+      PurserDepartmentRecord *dept
+          = &g_array_index (import->departments, PurserDepartmentRecord, i);
       PurserDepartmentRecord *top = dept;
 
       for (guint steps = 0; top->parent_id != NULL && steps <= import->departments->len; steps++)
         {
-          PurserDepartmentRecord *parent = g_hash_table_lookup (import->department_by_id,
-                                                                top->parent_id);
+          PurserDepartmentRecord *parent
+              = g_hash_table_lookup (import->department_by_id, top->parent_id);
           if (parent == NULL)
             break;
           top = parent;
@@ -1041,7 +1036,8 @@ load_state (Import *import)
   /* Teams directly under a department are what the "team" column names. */
   for (guint i = 0; i < import->departments->len; i++)
     {
-      PurserDepartmentRecord *dept = &g_array_index (import->departments, PurserDepartmentRecord, i);
+      PurserDepartmentRecord *dept
+          = &g_array_index (import->departments, PurserDepartmentRecord, i);
       Unit *parent;
 
       if (dept->parent_id == NULL)
@@ -1052,8 +1048,8 @@ load_state (Import *import)
     }
 
   import->employees = purser_employee_records_new ();
-  if (!purser_store_employee_list (call->db, purserd_call_org_id (call), &filter,
-                                   import->employees, NULL, &error))
+  if (!purser_store_employee_list (call->db, purserd_call_org_id (call), &filter, import->employees,
+                                   NULL, &error))
     {
       purserd_call_fail (call, error);
       return FALSE;
@@ -1144,8 +1140,8 @@ plan_row (Import *import, Row *row)
 
       if (team != NULL)
         row->department_id = g_strdup (find_or_plan_unit (import, top, team)->id);
-      else if (import->columns[COLUMN_TEAM] < 0 && e != NULL && e->department_id != NULL &&
-               g_strcmp0 (top_of (import, e->department_id), top->id) == 0)
+      else if (import->columns[COLUMN_TEAM] < 0 && e != NULL && e->department_id != NULL
+               && g_strcmp0 (top_of (import, e->department_id), top->id) == 0)
         /* Without a team column, people stay in their team within the department. */
         row->department_id = g_strdup (e->department_id);
       else
@@ -1159,8 +1155,8 @@ plan_row (Import *import, Row *row)
       return;
     }
   row->name_changed = g_strcmp0 (e->name, row->values[COLUMN_NAME]) != 0;
-  row->title_changed = import->columns[COLUMN_TITLE] >= 0 &&
-                       g_strcmp0 (e->title, row->values[COLUMN_TITLE]) != 0;
+  row->title_changed
+      = import->columns[COLUMN_TITLE] >= 0 && g_strcmp0 (e->title, row->values[COLUMN_TITLE]) != 0;
   row->department_changed = g_strcmp0 (e->department_id, row->department_id) != 0;
   row->changed = row->name_changed || row->title_changed || row->department_changed;
 }
@@ -1270,8 +1266,8 @@ reply_plan (Import *import, gboolean dry_run)
           names_of (import, row->department_id, &to_department, &to_team);
           if (g_strcmp0 (top_of (import, e->department_id), row->top_id) != 0)
             add_change (b, "department", from_department, to_department);
-          if (g_strcmp0 (from_team, to_team) != 0 ||
-              g_strcmp0 (top_of (import, e->department_id), row->top_id) == 0)
+          if (g_strcmp0 (from_team, to_team) != 0
+              || g_strcmp0 (top_of (import, e->department_id), row->top_id) == 0)
             add_change (b, "team", from_team, to_team);
         }
       if (row->title_changed)
@@ -1335,8 +1331,7 @@ apply_plan (Import *import)
           purserd_call_fail (call, error);
           return FALSE;
         }
-      if (!event (import, "department.created", "department", dept.id,
-                  unit->parent != NULL ? unit->parent->id : unit->id, NULL, after))
+      if (!event (import, "department.created", "department", dept.id, unit->id, NULL, after))
         return FALSE;
     }
 
@@ -1349,7 +1344,7 @@ apply_plan (Import *import)
 
       if (row->existing == NULL)
         {
-          employee = (PurserEmployeeRecord) {
+          employee = (PurserEmployeeRecord){
             .id = purser_db_new_id ("emp"),
             .org_id = g_strdup (org_id),
             .email = g_strdup (row->values[COLUMN_EMAIL]),
@@ -1365,7 +1360,7 @@ apply_plan (Import *import)
               purserd_call_fail (call, error);
               return FALSE;
             }
-          if (!event (import, "employee.created", "employee", employee.id, row->top_id, NULL,
+          if (!event (import, "employee.created", "employee", employee.id, row->department_id, NULL,
                       after))
             return FALSE;
           continue;
@@ -1385,7 +1380,8 @@ apply_plan (Import *import)
           purserd_call_fail (call, error);
           return FALSE;
         }
-      if (!event (import, "employee.updated", "employee", employee.id, row->top_id, before, after))
+      if (!event (import, "employee.updated", "employee", employee.id, row->department_id, before,
+                  after))
         return FALSE;
     }
   return TRUE;
@@ -1455,8 +1451,9 @@ employees_import (PurserdCall *call)
   read_rows (&import, records, header->n_fields);
   if (import.n_errors > 0)
     {
-      reply_invalid (&import, "%u %s of the file %s errors; nothing was imported. Fix %s and "
-                              "import the file again.",
+      reply_invalid (&import,
+                     "%u %s of the file %s errors; nothing was imported. Fix %s and "
+                     "import the file again.",
                      import.n_errors, plural (import.n_errors, "line", "lines"),
                      import.n_errors == 1 ? "has" : "have", import.n_errors == 1 ? "it" : "them");
       return;

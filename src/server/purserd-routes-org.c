@@ -144,8 +144,8 @@ static GHashTable *
 load_license_counts (PurserdCall *call)
 {
   g_autoptr (GError) error = NULL;
-  GHashTable *counts =
-    purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
+  GHashTable *counts
+      = purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
 
   if (counts == NULL)
     purserd_call_fail (call, error);
@@ -190,7 +190,7 @@ count_employees_in (PurserdCall *call, const char *department_id, gint64 *out)
 static void
 org_copy (const PurserOrgRecord *src, PurserOrgRecord *dest)
 {
-  *dest = (PurserOrgRecord) {
+  *dest = (PurserOrgRecord){
     .id = g_strdup (src->id),
     .name = g_strdup (src->name),
     .code = g_strdup (src->code),
@@ -207,10 +207,10 @@ org_copy (const PurserOrgRecord *src, PurserOrgRecord *dest)
 static gboolean
 org_equal (const PurserOrgRecord *a, const PurserOrgRecord *b)
 {
-  return g_strcmp0 (a->name, b->name) == 0 && g_strcmp0 (a->country, b->country) == 0 &&
-         g_strcmp0 (a->region, b->region) == 0 && g_strcmp0 (a->tax_id, b->tax_id) == 0 &&
-         !a->tax_exempt == !b->tax_exempt && g_strcmp0 (a->billing_email, b->billing_email) == 0 &&
-         g_strcmp0 (a->address, b->address) == 0;
+  return g_strcmp0 (a->name, b->name) == 0 && g_strcmp0 (a->country, b->country) == 0
+         && g_strcmp0 (a->region, b->region) == 0 && g_strcmp0 (a->tax_id, b->tax_id) == 0
+         && !a->tax_exempt == !b->tax_exempt && g_strcmp0 (a->billing_email, b->billing_email) == 0
+         && g_strcmp0 (a->address, b->address) == 0;
 }
 
 /* The settings both POST and PATCH take; absent members keep their value. */
@@ -221,10 +221,8 @@ read_org_settings (PurserWireReader *reader, PurserOrgRecord *org)
 
   purser_wire_read_nullable_string (reader, "country", PURSER_WIRE_NAME_MAX, &org->country,
                                     &present);
-  purser_wire_read_nullable_string (reader, "region", PURSER_WIRE_NAME_MAX, &org->region,
-                                    &present);
-  purser_wire_read_nullable_string (reader, "tax_id", PURSER_WIRE_NAME_MAX, &org->tax_id,
-                                    &present);
+  purser_wire_read_nullable_string (reader, "region", PURSER_WIRE_NAME_MAX, &org->region, &present);
+  purser_wire_read_nullable_string (reader, "tax_id", PURSER_WIRE_NAME_MAX, &org->tax_id, &present);
   purser_wire_read_bool (reader, "tax_exempt", FALSE, &org->tax_exempt);
   purser_wire_read_nullable_string (reader, "billing_email", PURSER_WIRE_EMAIL_MAX,
                                     &org->billing_email, &present);
@@ -270,8 +268,7 @@ region_is_valid (const char *region)
 /* Normalizes and checks the settings that differ from `before` (all of them for a new
  * organization), recording the first failure in the reader. */
 static void
-check_org_settings (PurserWireReader *reader, const PurserOrgRecord *before,
-                    PurserOrgRecord *org)
+check_org_settings (PurserWireReader *reader, const PurserOrgRecord *before, PurserOrgRecord *org)
 {
   ascii_upper_in_place (org->country);
   ascii_upper_in_place (org->region);
@@ -279,21 +276,22 @@ check_org_settings (PurserWireReader *reader, const PurserOrgRecord *before,
 
   if (org->name != NULL && org->name[0] == '\0')
     purser_wire_reader_fail (reader, "name", "The field \"name\" must not be empty.");
-  if (g_strcmp0 (org->country, before->country) != 0 && org->country != NULL &&
-      !purser_country_is_valid (org->country))
+  if (g_strcmp0 (org->country, before->country) != 0 && org->country != NULL
+      && !purser_country_is_valid (org->country))
     purser_wire_reader_fail (reader, "country",
                              "The field \"country\" must be an ISO 3166-1 alpha-2 code such as "
                              "US or DE.");
-  if (g_strcmp0 (org->region, before->region) != 0 && org->region != NULL &&
-      !region_is_valid (org->region))
+  if (g_strcmp0 (org->region, before->region) != 0 && org->region != NULL
+      && !region_is_valid (org->region))
     purser_wire_reader_fail (reader, "region",
                              "The field \"region\" must be the subdivision part of an ISO 3166-2 "
                              "code (1 to 3 letters or digits), such as CA for US-CA.");
   if (org->region != NULL && org->country == NULL)
-    purser_wire_reader_fail (reader, g_strcmp0 (org->region, before->region) != 0 ? "region" : "country",
+    purser_wire_reader_fail (reader,
+                             g_strcmp0 (org->region, before->region) != 0 ? "region" : "country",
                              "A region needs a country: set \"country\" as well.");
-  if (g_strcmp0 (org->billing_email, before->billing_email) != 0 && org->billing_email != NULL &&
-      !purserd_email_is_valid (org->billing_email))
+  if (g_strcmp0 (org->billing_email, before->billing_email) != 0 && org->billing_email != NULL
+      && !purserd_email_is_valid (org->billing_email))
     purser_wire_reader_fail (reader, "billing_email",
                              "The field \"billing_email\" must be an e-mail address such as "
                              "billing@example.com.");
@@ -344,8 +342,8 @@ read_org_create (PurserdCall *call, PurserOrgRecord *org, AdminInput *admin)
   if (!purserd_call_read_body (call, &reader))
     return FALSE;
   purser_wire_read_string (&reader, "name", TRUE, PURSER_WIRE_NAME_MAX, &org->name);
-  if (purser_wire_read_string (&reader, "code", TRUE, PURSER_WIRE_NAME_MAX, &org->code) &&
-      !code_is_valid (org->code))
+  if (purser_wire_read_string (&reader, "code", TRUE, PURSER_WIRE_NAME_MAX, &org->code)
+      && !code_is_valid (org->code))
     purser_wire_reader_fail (&reader, "code",
                              "The code has %d to %d letters or digits and starts with a letter, "
                              "such as ACME; invoice numbers begin with it.",
@@ -361,8 +359,7 @@ read_org_create (PurserdCall *call, PurserOrgRecord *org, AdminInput *admin)
                                  "The field \"email\" must be an e-mail address such as "
                                  "ann@example.com.");
       if (admin->password != NULL && g_utf8_strlen (admin->password, -1) < PURSERD_PASSWORD_MIN)
-        purser_wire_reader_fail (&child, "password",
-                                 "The password needs at least %d characters.",
+        purser_wire_reader_fail (&child, "password", "The password needs at least %d characters.",
                                  PURSERD_PASSWORD_MIN);
       purser_wire_reader_finish (&child);
       purser_wire_reader_close_child (&reader, &child);
@@ -389,8 +386,7 @@ org_create (PurserdCall *call)
   if (purser_store_org_code_exists (call->db, org.code))
     {
       purserd_call_error (call, 409, "code_taken", "code",
-                          "The code %s belongs to another organization; choose another.",
-                          org.code);
+                          "The code %s belongs to another organization; choose another.", org.code);
       goto out;
     }
   if (purser_store_user_email_exists (call->db, admin.email))
@@ -404,7 +400,7 @@ org_create (PurserdCall *call)
 
   org.id = purser_db_new_id ("org");
   org.created_at = call->now;
-  user = (PurserUserRecord) {
+  user = (PurserUserRecord){
     .id = purser_db_new_id ("usr"),
     .org_id = g_strdup (org.id),
     .email = g_strdup (admin.email),
@@ -421,10 +417,10 @@ org_create (PurserdCall *call)
     }
 
   org_json = purserd_json_org (&org);
-  if (!purser_store_org_insert (call->db, &org, &error) ||
-      !purser_store_user_insert (call->db, &user, &error) ||
-      !purserd_event_append (call->db, org.id, call->now, call->actor, "org.created", "org",
-                             org.id, NULL, NULL, org_json, &error))
+  if (!purser_store_org_insert (call->db, &org, &error)
+      || !purser_store_user_insert (call->db, &user, &error)
+      || !purserd_event_append (call->db, org.id, call->now, call->actor, "org.created", "org",
+                                org.id, NULL, NULL, org_json, &error))
     {
       purserd_call_fail (call, error);
       goto out;
@@ -550,7 +546,7 @@ plans_list (PurserdCall *call)
 static void
 department_copy (const PurserDepartmentRecord *src, PurserDepartmentRecord *dest)
 {
-  *dest = (PurserDepartmentRecord) {
+  *dest = (PurserDepartmentRecord){
     .id = g_strdup (src->id),
     .org_id = g_strdup (src->org_id),
     .parent_id = g_strdup (src->parent_id),
@@ -592,8 +588,8 @@ name_taken_error (PurserdCall *call, const GArray *departments, const char *pare
     purserd_call_error (call, 409, "name_taken", "name", "%s already has a team named %s.",
                         parent->name, name);
   else
-    purserd_call_error (call, 409, "name_taken", "name",
-                        "There is already a department named %s.", name);
+    purserd_call_error (call, 409, "name_taken", "name", "There is already a department named %s.",
+                        name);
 }
 
 /* Adds the members of a JSON object to the builder's current object. */
@@ -620,8 +616,8 @@ departments_list (PurserdCall *call)
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || (departments = load_departments (call)) == NULL ||
-      (counts = load_license_counts (call)) == NULL)
+  if (failed || (departments = load_departments (call)) == NULL
+      || (counts = load_license_counts (call)) == NULL)
     return;
 
   b = json_builder_new_immutable ();
@@ -651,10 +647,10 @@ departments_list (PurserdCall *call)
 
 typedef struct
 {
-  char    *name;
-  char    *parent_id;
+  char *name;
+  char *parent_id;
   gboolean has_parent;
-  char    *cost_center;
+  char *cost_center;
   gboolean has_cost_center;
 } DepartmentInput;
 
@@ -676,8 +672,8 @@ read_department (PurserdCall *call, gboolean create, DepartmentInput *input)
 
   if (!purserd_call_read_body (call, &reader))
     return FALSE;
-  if (purser_wire_read_string (&reader, "name", create, PURSER_WIRE_NAME_MAX, &input->name) &&
-      input->name[0] == '\0')
+  if (purser_wire_read_string (&reader, "name", create, PURSER_WIRE_NAME_MAX, &input->name)
+      && input->name[0] == '\0')
     purser_wire_reader_fail (&reader, "name", "The field \"name\" must not be empty.");
   purser_wire_read_nullable_string (&reader, "parent_id", ID_MAX, &input->parent_id,
                                     &input->has_parent);
@@ -716,7 +712,7 @@ department_create (PurserdCall *call)
       return;
     }
 
-  dept = (PurserDepartmentRecord) {
+  dept = (PurserDepartmentRecord){
     .id = purser_db_new_id ("dep"),
     .org_id = g_strdup (purserd_call_org_id (call)),
     .parent_id = g_steal_pointer (&input.parent_id),
@@ -725,8 +721,7 @@ department_create (PurserdCall *call)
     .seat_allocation = -1,
     .created_at = call->now,
   };
-  top = dept.parent_id != NULL ? purserd_scope_top_department (departments, dept.parent_id)
-                               : dept.id;
+  top = dept.id;
   after = purserd_json_department (&dept);
   if (!purser_store_department_insert (call->db, &dept, &error))
     {
@@ -753,8 +748,8 @@ check_move_allocation (PurserdCall *call, const GArray *departments,
     return TRUE;
   top_id = purserd_scope_top_department (departments, new_parent_id);
   top = find_department (departments, top_id);
-  if (top == NULL || top->seat_allocation < 0 ||
-      g_strcmp0 (top_id, purserd_scope_top_department (departments, dept->id)) == 0)
+  if (top == NULL || top->seat_allocation < 0
+      || g_strcmp0 (top_id, purserd_scope_top_department (departments, dept->id)) == 0)
     return TRUE;
 
   if ((counts = load_license_counts (call)) == NULL)
@@ -787,8 +782,8 @@ department_update (PurserdCall *call)
   gboolean moved;
   const char *top;
 
-  if (!load_department (call, &before) || !read_department (call, FALSE, &input) ||
-      (departments = load_departments (call)) == NULL)
+  if (!load_department (call, &before) || !read_department (call, FALSE, &input)
+      || (departments = load_departments (call)) == NULL)
     return;
 
   department_copy (&before, &dept);
@@ -829,23 +824,22 @@ department_update (PurserdCall *call)
       if (!check_move_allocation (call, departments, &before, dept.parent_id))
         return;
     }
-  if ((moved || g_strcmp0 (before.name, dept.name) != 0) &&
-      find_sibling_named (departments, dept.parent_id, dept.name, dept.id) != NULL)
+  if ((moved || g_strcmp0 (before.name, dept.name) != 0)
+      && find_sibling_named (departments, dept.parent_id, dept.name, dept.id) != NULL)
     {
       name_taken_error (call, departments, dept.parent_id, dept.name);
       return;
     }
 
   after_json = purserd_json_department (&dept);
-  if (!moved && g_strcmp0 (before.name, dept.name) == 0 &&
-      g_strcmp0 (before.cost_center, dept.cost_center) == 0)
+  if (!moved && g_strcmp0 (before.name, dept.name) == 0
+      && g_strcmp0 (before.cost_center, dept.cost_center) == 0)
     {
       reply_node (call, 200, after_json);
       return;
     }
   before_json = purserd_json_department (&before);
-  top = dept.parent_id != NULL ? purserd_scope_top_department (departments, dept.parent_id)
-                               : dept.id;
+  top = dept.id;
   if (!purser_store_department_update (call->db, &dept, &error))
     {
       purserd_call_fail (call, error);
@@ -868,8 +862,8 @@ department_delete (PurserdCall *call)
   gint64 employees = 0;
   g_autofree char *top = NULL;
 
-  if (!load_department (call, &dept) || (departments = load_departments (call)) == NULL ||
-      !count_employees_in (call, dept.id, &employees))
+  if (!load_department (call, &dept) || (departments = load_departments (call)) == NULL
+      || !count_employees_in (call, dept.id, &employees))
     return;
 
   for (guint i = 0; i < departments->len; i++)
@@ -893,7 +887,7 @@ department_delete (PurserdCall *call)
       return;
     }
 
-  top = g_strdup (purserd_scope_top_department (departments, dept.id));
+  top = g_strdup (dept.id);
   before = purserd_json_department (&dept);
   if (!purser_store_department_delete (call->db, dept.org_id, dept.id, &error))
     {
@@ -1040,8 +1034,8 @@ department_allocate (PurserdCall *call)
       purserd_call_fail (call, error);
       return;
     }
-  if (!purserd_call_event (call, "department.updated", "department", dept.id, dept.id,
-                           before_json, after_json))
+  if (!purserd_call_event (call, "department.updated", "department", dept.id, dept.id, before_json,
+                           after_json))
     return;
   reply_node (call, 200, after_json);
 }
@@ -1051,15 +1045,14 @@ const PurserdRoute purserd_org_routes[] = {
   { "GET", "/v1/orgs/{org}", PURSERD_AUTH_USER, PURSERD_ROLES_ALL, org_get },
   { "PATCH", "/v1/orgs/{org}", PURSERD_AUTH_USER, PURSERD_ROLE_ADMIN, org_update },
   { "GET", "/v1/plans", PURSERD_AUTH_USER, PURSERD_ROLES_ALL, plans_list },
-  { "GET", "/v1/orgs/{org}/departments", PURSERD_AUTH_USER, PURSERD_ROLES_STAFF,
-    departments_list },
+  { "GET", "/v1/orgs/{org}/departments", PURSERD_AUTH_USER, PURSERD_ROLES_STAFF, departments_list },
   { "POST", "/v1/orgs/{org}/departments", PURSERD_AUTH_USER, PURSERD_ROLE_ADMIN,
     department_create },
   { "PATCH", "/v1/orgs/{org}/departments/{id}", PURSERD_AUTH_USER, PURSERD_ROLE_ADMIN,
     department_update },
   { "DELETE", "/v1/orgs/{org}/departments/{id}", PURSERD_AUTH_USER, PURSERD_ROLE_ADMIN,
     department_delete },
-  { "PUT", "/v1/orgs/{org}/departments/{id}/seat-allocation", PURSERD_AUTH_USER,
-    PURSERD_ROLE_ADMIN, department_allocate },
+  { "PUT", "/v1/orgs/{org}/departments/{id}/seat-allocation", PURSERD_AUTH_USER, PURSERD_ROLE_ADMIN,
+    department_allocate },
   { NULL },
 };

@@ -13,8 +13,8 @@ id_set_new (void)
 static GHashTable *
 children_index (const GArray *departments)
 {
-  GHashTable *children =
-    g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  GHashTable *children
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
 
   for (guint i = 0; i < departments->len; i++)
     {
@@ -68,14 +68,15 @@ purserd_scope_departments (PurserdCall *call, gboolean *failed)
   g_return_val_if_fail (call != NULL && failed != NULL, NULL);
 
   *failed = FALSE;
-  if (call->operator || call->user == NULL ||
-      (call->role & (PURSERD_ROLE_ADMIN | PURSERD_ROLE_EXECUTIVE)) != 0)
+  if (call->operator|| call->user == NULL || (call->role
+                                              & (PURSERD_ROLE_ADMIN | PURSERD_ROLE_EXECUTIVE))
+      != 0)
     return NULL;
 
   /* Employees manage nothing: an empty set, never "everything". */
   set = id_set_new ();
-  if (call->role != PURSERD_ROLE_MANAGER || call->user->department_ids == NULL ||
-      call->user->department_ids->len == 0)
+  if (call->role != PURSERD_ROLE_MANAGER || call->user->department_ids == NULL
+      || call->user->department_ids->len == 0)
     return set;
 
   departments = purser_department_records_new ();

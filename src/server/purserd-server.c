@@ -656,9 +656,8 @@ quit_cb (gpointer user_data)
 {
   PurserdServer *self = user_data;
 
-  g_message ("purserd: stopping");
   g_main_loop_quit (self->loop);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
 /* ── the server ────────────────────────────────────────────────────────────────── */

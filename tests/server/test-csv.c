@@ -50,23 +50,23 @@ assert_fails (const char *text, PurserdCsvFlags flags, int code, guint expected_
 static void
 test_plain (void)
 {
-  g_autoptr (GPtrArray) rows = parse ("email,name\na@x.io,Ann\nb@x.io,Bob\n", PURSERD_CSV_RECTANGULAR);
+  g_autoptr (GPtrArray) rows
+      = parse ("email,name\na@x.io,Ann\nb@x.io,Bob\n", PURSERD_CSV_RECTANGULAR);
 
   g_assert_cmpuint (rows->len, ==, 3);
-  assert_row (rows, 0, 1, (const char *[]) { "email", "name", NULL });
-  assert_row (rows, 1, 2, (const char *[]) { "a@x.io", "Ann", NULL });
-  assert_row (rows, 2, 3, (const char *[]) { "b@x.io", "Bob", NULL });
+  assert_row (rows, 0, 1, (const char *[]){ "email", "name", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "a@x.io", "Ann", NULL });
+  assert_row (rows, 2, 3, (const char *[]){ "b@x.io", "Bob", NULL });
 }
 
 static void
 test_quotes (void)
 {
-  g_autoptr (GPtrArray) rows =
-    parse ("a,b,c\n\"x, y\",\"\",z\n\"only\"\n", PURSERD_CSV_DEFAULT);
+  g_autoptr (GPtrArray) rows = parse ("a,b,c\n\"x, y\",\"\",z\n\"only\"\n", PURSERD_CSV_DEFAULT);
 
   g_assert_cmpuint (rows->len, ==, 3);
-  assert_row (rows, 1, 2, (const char *[]) { "x, y", "", "z", NULL });
-  assert_row (rows, 2, 3, (const char *[]) { "only", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "x, y", "", "z", NULL });
+  assert_row (rows, 2, 3, (const char *[]){ "only", NULL });
 }
 
 static void
@@ -75,20 +75,20 @@ test_escaped_quotes (void)
   g_autoptr (GPtrArray) rows = parse ("\"say \"\"hi\"\"\",\"\"\"\"\n", PURSERD_CSV_DEFAULT);
 
   g_assert_cmpuint (rows->len, ==, 1);
-  assert_row (rows, 0, 1, (const char *[]) { "say \"hi\"", "\"", NULL });
+  assert_row (rows, 0, 1, (const char *[]){ "say \"hi\"", "\"", NULL });
 }
 
 static void
 test_embedded_newlines (void)
 {
-  g_autoptr (GPtrArray) rows =
-    parse ("h1,h2\n\"two\nlines\",x\r\n\"three\r\nmore\nlines\",y\nlast,z", PURSERD_CSV_RECTANGULAR);
+  g_autoptr (GPtrArray) rows = parse (
+      "h1,h2\n\"two\nlines\",x\r\n\"three\r\nmore\nlines\",y\nlast,z", PURSERD_CSV_RECTANGULAR);
 
   g_assert_cmpuint (rows->len, ==, 4);
-  assert_row (rows, 1, 2, (const char *[]) { "two\nlines", "x", NULL });
-  assert_row (rows, 2, 4, (const char *[]) { "three\r\nmore\nlines", "y", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "two\nlines", "x", NULL });
+  assert_row (rows, 2, 4, (const char *[]){ "three\r\nmore\nlines", "y", NULL });
   /* The line numbers after a multi-line field are the file's lines. */
-  assert_row (rows, 3, 7, (const char *[]) { "last", "z", NULL });
+  assert_row (rows, 3, 7, (const char *[]){ "last", "z", NULL });
 }
 
 static void
@@ -97,8 +97,8 @@ test_crlf (void)
   g_autoptr (GPtrArray) rows = parse ("a,b\r\n1,2\r\n3,4\r\n", PURSERD_CSV_RECTANGULAR);
 
   g_assert_cmpuint (rows->len, ==, 3);
-  assert_row (rows, 1, 2, (const char *[]) { "1", "2", NULL });
-  assert_row (rows, 2, 3, (const char *[]) { "3", "4", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "1", "2", NULL });
+  assert_row (rows, 2, 3, (const char *[]){ "3", "4", NULL });
 }
 
 static void
@@ -107,17 +107,19 @@ test_lone_cr (void)
   g_autoptr (GPtrArray) rows = parse ("a,b\r1,2\r", PURSERD_CSV_RECTANGULAR);
 
   g_assert_cmpuint (rows->len, ==, 2);
-  assert_row (rows, 1, 2, (const char *[]) { "1", "2", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "1", "2", NULL });
 }
 
 static void
 test_bom (void)
 {
-  g_autoptr (GPtrArray) rows = parse ("\xEF\xBB\xBF" "email,name\nä@x.io,Zoë\n", PURSERD_CSV_DEFAULT);
+  g_autoptr (GPtrArray) rows = parse ("\xEF\xBB\xBF"
+                                      "email,name\nä@x.io,Zoë\n",
+                                      PURSERD_CSV_DEFAULT);
 
   g_assert_cmpuint (rows->len, ==, 2);
-  assert_row (rows, 0, 1, (const char *[]) { "email", "name", NULL });
-  assert_row (rows, 1, 2, (const char *[]) { "ä@x.io", "Zoë", NULL });
+  assert_row (rows, 0, 1, (const char *[]){ "email", "name", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "ä@x.io", "Zoë", NULL });
 }
 
 static void
@@ -130,8 +132,8 @@ test_empty_lines (void)
 
   g_assert_cmpuint (trailing->len, ==, 2);
   g_assert_cmpuint (inner->len, ==, 3);
-  assert_row (inner, 1, 3, (const char *[]) { "1", "2", NULL });
-  assert_row (inner, 2, 6, (const char *[]) { "3", "4", NULL });
+  assert_row (inner, 1, 3, (const char *[]){ "1", "2", NULL });
+  assert_row (inner, 2, 6, (const char *[]){ "3", "4", NULL });
   g_assert_cmpuint (nothing->len, ==, 0);
   g_assert_cmpuint (bom_only->len, ==, 0);
 }
@@ -142,8 +144,8 @@ test_empty_fields (void)
   g_autoptr (GPtrArray) rows = parse (",\n\"\"\n", PURSERD_CSV_DEFAULT);
 
   g_assert_cmpuint (rows->len, ==, 2);
-  assert_row (rows, 0, 1, (const char *[]) { "", "", NULL });
-  assert_row (rows, 1, 2, (const char *[]) { "", NULL });
+  assert_row (rows, 0, 1, (const char *[]){ "", "", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "", NULL });
 }
 
 static void
@@ -153,8 +155,8 @@ test_ragged (void)
 
   /* Without RECTANGULAR the caller sees every record as it is. */
   g_assert_cmpuint (rows->len, ==, 3);
-  assert_row (rows, 1, 2, (const char *[]) { "1", "2", "3", NULL });
-  assert_row (rows, 2, 3, (const char *[]) { "4", NULL });
+  assert_row (rows, 1, 2, (const char *[]){ "1", "2", "3", NULL });
+  assert_row (rows, 2, 3, (const char *[]){ "4", NULL });
 
   assert_fails ("a,b\n1,2\n\"x\ny\",2,3\n", PURSERD_CSV_RECTANGULAR, PURSERD_CSV_ERROR_RAGGED, 3);
   assert_fails ("a,b\n1,2\n1\n", PURSERD_CSV_RECTANGULAR, PURSERD_CSV_ERROR_RAGGED, 3);
@@ -188,20 +190,38 @@ test_unquoted_quote (void)
 {
   g_autoptr (GPtrArray) rows = parse ("5\" disk,x\n", PURSERD_CSV_DEFAULT);
 
-  assert_row (rows, 0, 1, (const char *[]) { "5\" disk", "x", NULL });
+  assert_row (rows, 0, 1, (const char *[]){ "5\" disk", "x", NULL });
 }
 
 static void
 test_email (void)
 {
   static const char *const good[] = {
-    "ann@example.com", "a.b+tag@sub.example.co.uk", "x@a-b.io", "zoë@example.de",
+    "ann@example.com",
+    "a.b+tag@sub.example.co.uk",
+    "x@a-b.io",
+    "zoë@example.de",
   };
   static const char *const bad[] = {
-    "", "ann", "ann@", "@example.com", "ann@example", "ann@@example.com", "a@b@c.io",
-    "ann smith@example.com", "ann@example.com ", "ann@.example.com", "ann@example.com.",
-    "ann@example..com", ".ann@example.com", "ann.@example.com", "a..b@example.com",
-    "ann@-example.com", "ann@example-.com", "ann@exa\tmple.com", "<ann@example.com>",
+    "",
+    "ann",
+    "ann@",
+    "@example.com",
+    "ann@example",
+    "ann@@example.com",
+    "a@b@c.io",
+    "ann smith@example.com",
+    "ann@example.com ",
+    "ann@.example.com",
+    "ann@example.com.",
+    "ann@example..com",
+    ".ann@example.com",
+    "ann.@example.com",
+    "a..b@example.com",
+    "ann@-example.com",
+    "ann@example-.com",
+    "ann@exa\tmple.com",
+    "<ann@example.com>",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)

@@ -68,20 +68,6 @@ get_subscription (Org *f)
   return org_get (f, "subscription");
 }
 
-/* All invoices, oldest number first. */
-static GPtrArray *
-invoices (Org *f)
-{
-  g_autofree char *path = test_path ("/v1/orgs/%s/invoices", f->org);
-  g_autoptr (JsonArray) all = test_list_all (f->h, path, f->token);
-  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-
-  for (guint i = 0; i < json_array_get_length (all); i++)
-    g_ptr_array_add (list, json_node_copy (json_array_get_element (all, i)));
-  g_ptr_array_sort_values (list, (GCompareFunc) NULL);
-  return list;
-}
-
 static int
 compare_numbers (gconstpointer a, gconstpointer b)
 {
@@ -159,13 +145,13 @@ assert_same_quote (JsonNode *preview, JsonNode *change)
 static JsonNode *
 preview_and_change (Org *f, const char *body)
 {
+  g_autoptr (JsonNode) before = get_subscription (f);
   g_autoptr (JsonNode) preview = org_post (f, "subscription/preview", body, 200);
   g_autoptr (JsonNode) unchanged = get_subscription (f);
-  g_autoptr (JsonNode) before = NULL;
   JsonNode *change;
 
   /* A preview changes nothing. */
-  before = json_node_copy (unchanged);
+  g_assert_true (json_node_equal (before, unchanged));
   change = org_post (f, "subscription/change", body, 200);
   assert_same_quote (preview, change);
   return change;
@@ -691,11 +677,12 @@ test_patch (Org *f, gconstpointer data)
   cycle_invoice = invoice_full (f, harness_get_str (g_ptr_array_index (list, 1), "id"));
   g_assert_cmpstr (harness_get_str (cycle_invoice, "po_number"), ==, "PO-4410");
   g_assert_cmpstr (harness_get_str (cycle_invoice, "notes"), ==, "Cost center 4410.");
-  /* 2026-04-01 → 04-15 is a partial period of 14 of April's 30 days. */
+  /* 2026-04-01 → 04-15: a partial period of 14 days, prorated against the whole cycle
+   * ending on the new anchor (03-15 → 04-15, 31 days). */
   assert_period (cycle_invoice, "period", "2026-04-01", "2026-04-15");
   seats = test_line_of_kind (cycle_invoice, "lines", "seats");
   g_assert_nonnull (seats);
-  assert_money (seats, "amount", 13533); /* 10 × 2900 × 14/30 = 13533.33 */
+  assert_money (seats, "amount", 13097); /* 10 × 2900 × 14/31 = 13096.77 */
   g_clear_pointer (&sub, json_node_unref);
   sub = get_subscription (f);
   g_assert_cmpint (harness_get_int (sub, "subscription.billing_day"), ==, 15);
