@@ -410,8 +410,8 @@ purserd_demo_seed (PurserdServer *server, GError **error)
       hire (&demo, t, 2 + g_rand_int_range (demo.rand, 0, 4));
       if (m == 4 || m == 9)
         leave (&demo, t + DAY, 3);
-      if (m == 6)
-        change_seats (&demo, t + 2 * DAY, -4);
+      if (m == 6 && free_seats (&demo, t + 2 * DAY) > 0)
+        change_seats (&demo, t + 2 * DAY, -MIN (4, free_seats (&demo, t + 2 * DAY)));
     }
   if (demo.error != NULL || !purserd_billing_run (server, now, &demo.error)
       || !settle_past_invoices (&demo, now))
