@@ -68,9 +68,8 @@ purserd_scope_departments (PurserdCall *call, gboolean *failed)
   g_return_val_if_fail (call != NULL && failed != NULL, NULL);
 
   *failed = FALSE;
-  if (call->operator|| call->user == NULL || (call->role
-                                              & (PURSERD_ROLE_ADMIN | PURSERD_ROLE_EXECUTIVE))
-      != 0)
+  if (call->is_operator || call->user == NULL
+      || (call->role & (PURSERD_ROLE_ADMIN | PURSERD_ROLE_EXECUTIVE)) != 0)
     return NULL;
 
   /* Employees manage nothing: an empty set, never "everything". */

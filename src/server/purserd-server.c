@@ -311,7 +311,7 @@ authenticate (PurserdServer *self, const PurserdRoute *route, PurserdCall *call)
           purserd_call_error (call, 401, "invalid_token", NULL, "The operator token is wrong.");
           return FALSE;
         }
-      call->operator= TRUE;
+      call->is_operator = TRUE;
       call->actor = "operator";
       return TRUE;
     }
@@ -360,7 +360,7 @@ impersonate (const PurserdRoute *route, PurserdCall *call, const PurserUserRecor
 {
   if (as_user == NULL)
     {
-      call->operator= TRUE;
+      call->is_operator = TRUE;
       call->actor = "operator";
       return route->auth != PURSERD_AUTH_USER;
     }
@@ -378,14 +378,32 @@ impersonate (const PurserdRoute *route, PurserdCall *call, const PurserUserRecor
   return TRUE;
 }
 
+static int
+compare_strings (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static char *
 request_hash (PurserdRequest *request)
 {
   g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree const char **keys = NULL;
+  guint n = 0;
 
   g_checksum_update (checksum, (const guchar *) request->method, -1);
   g_checksum_update (checksum, (const guchar *) " ", 1);
   g_checksum_update (checksum, (const guchar *) request->path, -1);
+  /* The query is part of the request: ?dry_run=true is not the real import. */
+  keys = (const char **) g_hash_table_get_keys_as_array (request->query, &n);
+  qsort (keys, n, sizeof *keys, compare_strings);
+  for (guint i = 0; i < n; i++)
+    {
+      g_checksum_update (checksum, (const guchar *) "&", 1);
+      g_checksum_update (checksum, (const guchar *) keys[i], -1);
+      g_checksum_update (checksum, (const guchar *) "=", 1);
+      g_checksum_update (checksum, g_hash_table_lookup (request->query, keys[i]), -1);
+    }
   g_checksum_update (checksum, (const guchar *) "\n", 1);
   g_checksum_update (checksum, request->body->data, request->body->len);
   return g_strdup (g_checksum_get_string (checksum));
@@ -396,7 +414,7 @@ idempotency_scope (PurserdCall *call)
 {
   if (call->user != NULL)
     return call->user->id;
-  return call->operator? "operator" : "public";
+  return call->is_operator ? "operator" : "public";
 }
 
 /* TRUE when the answer was replayed (or refused) from an earlier request with the key. */
@@ -508,6 +526,9 @@ dispatch (PurserdServer *self, PurserdRequest *request, PurserdResponse *respons
       goto out;
     }
 
+  /* Public routes (sign-in) answer with secrets that must not be kept: no replay there. */
+  if (route->auth == PURSERD_AUTH_NONE)
+    key = NULL;
   if (key != NULL && (strlen (key) == 0 || strlen (key) > 255))
     {
       purserd_call_error (&call, 400, "invalid_request", "Idempotency-Key",

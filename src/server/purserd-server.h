@@ -45,7 +45,7 @@ typedef struct
   GHashTable *params;     /* {org}, {id} → value */
   PurserUserRecord *user; /* NULL for public and operator routes */
   PurserdRole role;
-  gboolean operator;
+  gboolean is_operator;
   const char *actor; /* user id or "operator" */
   guint8 token_hash[32];
   gint64 now; /* the billing clock */

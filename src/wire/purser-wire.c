@@ -47,6 +47,61 @@ reader_setup (PurserWireReader *reader, JsonObject *object, const char *prefix)
   reader->seen = g_ptr_array_new ();
 }
 
+#define NESTING_MAX 32
+
+/* Checked before json-glib sees the body: it accepts "{…} {…}" (a body is one value and
+ * nothing after it but spaces), and it recurses once per nesting level, so a deep enough
+ * body would overflow the stack. */
+static gboolean
+scan_body (const char *data, gsize length, GError **error)
+{
+  gboolean in_string = FALSE, escaped = FALSE;
+  int depth = 0;
+  gsize i = 0;
+
+  while (i < length && g_ascii_isspace (data[i]))
+    i++;
+  for (; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (escaped)
+            escaped = FALSE;
+          else if (c == '\\')
+            escaped = TRUE;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > NESTING_MAX)
+            {
+              g_set_error (error, PURSER_WIRE_ERROR, PURSER_WIRE_ERROR_MALFORMED,
+                           "The body nests deeper than %d levels.", NESTING_MAX);
+              return FALSE;
+            }
+        }
+      else if (c == '}' || c == ']')
+        {
+          if (--depth == 0)
+            break;
+        }
+    }
+  for (i++; i < length; i++)
+    if (!g_ascii_isspace (data[i]))
+      {
+        g_set_error_literal (error, PURSER_WIRE_ERROR, PURSER_WIRE_ERROR_MALFORMED,
+                             "The body is not valid JSON: there is more after the object.");
+        return FALSE;
+      }
+  return TRUE;
+}
+
 gboolean
 purser_wire_reader_init_body (PurserWireReader *reader, const char *data, gsize length,
                               GError **error)
@@ -69,6 +124,8 @@ purser_wire_reader_init_body (PurserWireReader *reader, const char *data, gsize 
                            "The body is not valid UTF-8.");
       return FALSE;
     }
+  if (!scan_body (data, length, error))
+    return FALSE;
   if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
     {
       g_set_error (error, PURSER_WIRE_ERROR, PURSER_WIRE_ERROR_MALFORMED,

@@ -8,13 +8,14 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "purserd-harness.h"
 
 /* How long purserd may take to say it listens: --demo under ASan is slow. */
 #define START_TIMEOUT_SECONDS 60
 /* How long it may take to stop after SIGTERM before it is killed. */
-#define STOP_TIMEOUT_SECONDS  30
+#define STOP_TIMEOUT_SECONDS 30
 /* How long one HTTP exchange may take. */
 #define REQUEST_TIMEOUT_SECONDS 60
 
@@ -23,20 +24,20 @@
 struct _PurserdHarness
 {
   GSubprocess *process;
-  GPid         pid;
-  char        *dir;
-  char        *stderr_path;
-  char        *url;
+  GPid pid;
+  char *dir;
+  char *stderr_path;
+  char *url;
   SoupSession *session;
 
   /* stdout is read by a thread of its own until purserd closes it, so purserd never
    * blocks on a full pipe whatever it prints. */
-  GThread     *reader;
-  GMutex       lock;
-  GCond        cond;
-  GString     *output;
-  gboolean     listening;
-  gboolean     eof;
+  GThread *reader;
+  GMutex lock;
+  GCond cond;
+  GString *output;
+  gboolean listening;
+  gboolean eof;
 };
 
 /* ── starting and stopping ─────────────────────────────────────────────────────── */
@@ -132,16 +133,18 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Waits for the process to end, at most `seconds`, on a main context of our own. */
+/* Waits for the process to end, at most `seconds`, on a main context of our own; kills it
+ * then when `kill_late`. */
 static gboolean
-wait_for_exit (PurserdHarness *h, guint seconds)
+wait_for_exit (PurserdHarness *h, guint seconds, gboolean kill_late)
 {
   g_autoptr (GMainContext) context = g_main_context_new ();
   g_autoptr (GSource) timeout = g_timeout_source_new_seconds (seconds);
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   gboolean done = FALSE, expired = FALSE;
 
   g_main_context_push_thread_default (context);
-  g_subprocess_wait_async (h->process, NULL, wait_done_cb, &done);
+  g_subprocess_wait_async (h->process, cancellable, wait_done_cb, &done);
   g_source_set_callback (timeout, timeout_cb, &expired, NULL);
   g_source_attach (timeout, context);
   while (!done && !expired)
@@ -150,12 +153,29 @@ wait_for_exit (PurserdHarness *h, guint seconds)
   /* The wait's callback must run before `done` goes out of scope. */
   if (!done)
     {
-      g_subprocess_force_exit (h->process);
+      if (kill_late)
+        g_subprocess_force_exit (h->process);
+      else
+        g_cancellable_cancel (cancellable);
       while (!done)
         g_main_context_iteration (context, TRUE);
     }
   g_main_context_pop_thread_default (context);
   return !expired;
+}
+
+/* After a request got no answer: did purserd die? */
+static char *
+describe_death (PurserdHarness *h)
+{
+  if (!wait_for_exit (h, 2, FALSE))
+    return g_strdup ("purserd is still running");
+  if (g_subprocess_get_if_signaled (h->process))
+    return g_strdup_printf ("purserd died of signal %d (%s)",
+                            g_subprocess_get_term_sig (h->process),
+                            g_strsignal (g_subprocess_get_term_sig (h->process)));
+  return g_strdup_printf ("purserd exited with status %d",
+                          g_subprocess_get_exit_status (h->process));
 }
 
 static void
@@ -221,8 +241,7 @@ harness_start (const char *now, const char *const *extra_args)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (launcher, h->stderr_path);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()),
-                                         NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
   h->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (h->process == NULL)
     g_error ("could not start %s: %s", purserd, error->message);
@@ -273,7 +292,7 @@ harness_stop (PurserdHarness *h)
   /* Idle keep-alive connections would only slow the server's shutdown down. */
   g_clear_object (&h->session);
   g_subprocess_send_signal (h->process, SIGTERM);
-  in_time = wait_for_exit (h, STOP_TIMEOUT_SECONDS);
+  in_time = wait_for_exit (h, STOP_TIMEOUT_SECONDS, TRUE);
   err = read_stderr (h);
   if (!in_time)
     g_error ("purserd did not stop within %d s of SIGTERM and was killed; its stderr:\n%s",
@@ -317,8 +336,8 @@ parse_answer (const char *method, const char *path, guint status, GBytes *bytes)
   if (!json_parser_load_from_data (parser, data, (gssize) length, &error))
     {
       g_autofree char *message
-        = g_strdup_printf ("%s %s answered %u with a body that is not JSON (%s): %.*s", method,
-                           path, status, error->message, (int) MIN (length, 2000), data);
+          = g_strdup_printf ("%s %s answered %u with a body that is not JSON (%s): %.*s", method,
+                             path, status, error->message, (int) MIN (length, 2000), data);
 
       g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
     }
@@ -363,9 +382,10 @@ harness_request_full (PurserdHarness *h, const char *method, const char *path, c
   answer = soup_session_send_and_read (h->session, message, NULL, &error);
   if (answer == NULL)
     {
+      g_autofree char *death = describe_death (h);
       g_autofree char *err = read_stderr (h);
-      g_autofree char *text = g_strdup_printf ("%s %s got no answer: %s\npurserd's stderr:\n%s",
-                                               method, path, error->message, err);
+      g_autofree char *text = g_strdup_printf ("%s %s got no answer: %s; %s. Its stderr:\n%s",
+                                               method, path, error->message, death, err);
 
       g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, text);
     }
@@ -500,8 +520,8 @@ lookup_path (JsonNode *root, const char *path, char **missing)
           JsonArray *array = json_node_get_array (node);
           guint64 index;
 
-          if (g_ascii_string_to_unsigned (parts[i], 10, 0, G_MAXUINT, &index, NULL) &&
-              index < json_array_get_length (array))
+          if (g_ascii_string_to_unsigned (parts[i], 10, 0, G_MAXUINT, &index, NULL)
+              && index < json_array_get_length (array))
             node = json_array_get_element (array, (guint) index);
           else
             node = NULL;

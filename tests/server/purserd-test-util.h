@@ -36,7 +36,7 @@ test_check_status (const char *file, int line, const char *func, JsonNode *answe
 }
 
 /* The status is `expected`, or the failure shows the body. */
-#define assert_status(answer, status, expected)                                                   \
+#define assert_status(answer, status, expected) \
   test_check_status (__FILE__, __LINE__, G_STRFUNC, (answer), (status), (expected))
 
 /* An error answer: the status and the envelope {"error": {"code", "message"}} and nothing
@@ -53,18 +53,18 @@ test_check_error (const char *file, int line, const char *func, JsonNode *answer
   test_check_status (file, line, func, answer, status, expected_status);
   if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer))
     text = g_strdup_printf ("the error answer %u is not a JSON object: %s", status, body);
-  else if ((root = json_node_get_object (answer)) == NULL || json_object_get_size (root) != 1 ||
-           !json_object_has_member (root, "error") ||
-           !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "error")))
+  else if ((root = json_node_get_object (answer)) == NULL || json_object_get_size (root) != 1
+           || !json_object_has_member (root, "error")
+           || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "error")))
     text = g_strdup_printf ("the answer %u is not an error envelope: %s", status, body);
   else
     {
       error = json_object_get_object_member (root, "error");
       code = json_object_get_member (error, "code");
       message = json_object_get_member (error, "message");
-      if (code == NULL || json_node_get_value_type (code) != G_TYPE_STRING ||
-          message == NULL || json_node_get_value_type (message) != G_TYPE_STRING ||
-          *json_node_get_string (message) == '\0')
+      if (code == NULL || json_node_get_value_type (code) != G_TYPE_STRING || message == NULL
+          || json_node_get_value_type (message) != G_TYPE_STRING
+          || *json_node_get_string (message) == '\0')
         text = g_strdup_printf ("the envelope lacks a code or a message: %s", body);
       else if (expected_code != NULL && g_strcmp0 (json_node_get_string (code), expected_code) != 0)
         text = g_strdup_printf ("error code \"%s\", expected \"%s\": %s",
@@ -75,17 +75,17 @@ test_check_error (const char *file, int line, const char *func, JsonNode *answer
 }
 
 /* expected_code may be NULL: any code. */
-#define assert_error(answer, status, expected_status, expected_code)                              \
-  test_check_error (__FILE__, __LINE__, G_STRFUNC, (answer), (status), (expected_status),        \
+#define assert_error(answer, status, expected_status, expected_code)                      \
+  test_check_error (__FILE__, __LINE__, G_STRFUNC, (answer), (status), (expected_status), \
                     (expected_code))
 
 /* Money at `path`: {"amount": amount, "currency": "usd"}. */
-#define assert_money(root, path, expected)                                                        \
-  G_STMT_START                                                                                    \
-  {                                                                                               \
-    g_assert_cmpint (harness_get_int ((root), path ".amount"), ==, (expected));                   \
-    g_assert_cmpstr (harness_get_str ((root), path ".currency"), ==, "usd");                      \
-  }                                                                                               \
+#define assert_money(root, path, expected)                                      \
+  G_STMT_START                                                                  \
+  {                                                                             \
+    g_assert_cmpint (harness_get_int ((root), path ".amount"), ==, (expected)); \
+    g_assert_cmpstr (harness_get_str ((root), path ".currency"), ==, "usd");    \
+  }                                                                             \
   G_STMT_END
 
 static inline JsonNode *
@@ -108,11 +108,10 @@ test_call (const char *file, int line, const char *func, PurserdHarness *h, cons
 }
 
 /* A request that must answer `expected`; returns the answer (owned). */
-#define call_ok(h, method, path, token, body, expected)                                           \
+#define call_ok(h, method, path, token, body, expected) \
   test_call (__FILE__, __LINE__, G_STRFUNC, (h), (method), (path), (token), (body), (expected))
 
-static inline char *
-test_path (const char *format, ...) G_GNUC_PRINTF (1, 2);
+static inline char *test_path (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
 static inline char *
 test_path (const char *format, ...)
@@ -131,9 +130,9 @@ test_path (const char *format, ...)
 static inline JsonNode *
 test_resource (JsonNode *answer, const char *name)
 {
-  if (answer != NULL && JSON_NODE_HOLDS_OBJECT (answer) &&
-      json_object_has_member (json_node_get_object (answer), name) &&
-      JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (answer), name)))
+  if (answer != NULL && JSON_NODE_HOLDS_OBJECT (answer)
+      && json_object_has_member (json_node_get_object (answer), name)
+      && JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_node_get_object (answer), name)))
     return json_object_get_member (json_node_get_object (answer), name);
   return answer;
 }
@@ -181,8 +180,8 @@ test_array_length (JsonNode *root, const char *path)
 
 /* A department (name, under parent_id or NULL); returns its id. */
 static inline char *
-test_create_department (PurserdHarness *h, const char *org_id, const char *token,
-                        const char *name, const char *parent_id)
+test_create_department (PurserdHarness *h, const char *org_id, const char *token, const char *name,
+                        const char *parent_id)
 {
   g_autofree char *path = test_path ("/v1/orgs/%s/departments", org_id);
   g_autofree char *body = NULL;
@@ -198,8 +197,8 @@ test_create_department (PurserdHarness *h, const char *org_id, const char *token
 
 /* An employee (department_id may be NULL); returns their id. */
 static inline char *
-test_create_employee (PurserdHarness *h, const char *org_id, const char *token,
-                      const char *email, const char *name, const char *department_id)
+test_create_employee (PurserdHarness *h, const char *org_id, const char *token, const char *email,
+                      const char *name, const char *department_id)
 {
   g_autofree char *path = test_path ("/v1/orgs/%s/employees", org_id);
   g_autofree char *body = NULL;
@@ -253,8 +252,8 @@ test_list_all (PurserdHarness *h, const char *path, const char *token)
         return all;
       g_assert_cmpuint (n, >, 0);
       g_free (after);
-      after = g_strdup (json_object_get_string_member (json_array_get_object_element (data, n - 1),
-                                                       "id"));
+      after = g_strdup (
+          json_object_get_string_member (json_array_get_object_element (data, n - 1), "id"));
     }
   g_assert_not_reached ();
   return all;

@@ -15,10 +15,10 @@
 typedef struct
 {
   PurserdHarness *h;
-  char           *org_a;
-  char           *token_a;
-  char           *org_b;
-  char           *token_b;
+  char *org_a;
+  char *token_a;
+  char *org_b;
+  char *token_b;
 } TwoOrgs;
 
 static void
@@ -43,11 +43,11 @@ two_orgs_teardown (TwoOrgs *f, gconstpointer data)
 typedef struct
 {
   PurserdHarness *h;
-  char           *org;
-  char           *admin;     /* finance@: admin */
-  char           *executive; /* ceo@ */
-  char           *manager;   /* eng.manager@: manages Engineering */
-  char           *employee;  /* ada.andersen@ */
+  char *org;
+  char *admin;     /* finance@: admin */
+  char *executive; /* ceo@ */
+  char *manager;   /* eng.manager@: manages Engineering */
+  char *employee;  /* ada.andersen@ */
 } Demo;
 
 static void
@@ -105,8 +105,8 @@ subtree_of (PurserdHarness *h, const char *org, const char *token, const char *n
     {
       JsonNode *dept = json_array_get_element (data, i);
 
-      if (harness_get_str (dept, "parent_id") == NULL &&
-          g_strcmp0 (harness_get_str (dept, "name"), name) == 0)
+      if (harness_get_str (dept, "parent_id") == NULL
+          && g_strcmp0 (harness_get_str (dept, "name"), name) == 0)
         g_hash_table_add (set, g_strdup (harness_get_str (dept, "id")));
     }
   g_assert_cmpuint (g_hash_table_size (set), ==, 1);
@@ -119,8 +119,8 @@ subtree_of (PurserdHarness *h, const char *org, const char *token, const char *n
           const char *parent = harness_get_str (dept, "parent_id");
           const char *id = harness_get_str (dept, "id");
 
-          if (parent != NULL && g_hash_table_contains (set, parent) &&
-              !g_hash_table_contains (set, id))
+          if (parent != NULL && g_hash_table_contains (set, parent)
+              && !g_hash_table_contains (set, id))
             {
               g_hash_table_add (set, g_strdup (id));
               grew = TRUE;
@@ -139,9 +139,9 @@ test_login (TwoOrgs *f, gconstpointer data)
   g_autoptr (JsonNode) me = NULL;
   const char *token;
 
-  answer = call_ok (f->h, "POST", "/v1/auth/login", NULL,
-                    "{\"email\": \"admin@acme.test\", \"password\": \"" HARNESS_PASSWORD "\"}",
-                    200);
+  answer
+      = call_ok (f->h, "POST", "/v1/auth/login", NULL,
+                 "{\"email\": \"admin@acme.test\", \"password\": \"" HARNESS_PASSWORD "\"}", 200);
   token = harness_get_str (answer, "token");
   g_assert_nonnull (token);
   g_assert_cmpuint (strlen (token), >=, 32);
@@ -176,13 +176,11 @@ test_login_refused (TwoOrgs *f, gconstpointer data)
   assert_error (wrong, status, 401, "invalid_credentials");
 
   /* An unknown e-mail gets the very same answer: nobody learns who has an account. */
-  unknown = harness_request (f->h, "POST", "/v1/auth/login", NULL,
-                             "{\"email\": \"nobody@acme.test\", \"password\": \"" HARNESS_PASSWORD
-                             "\"}",
-                             &status);
+  unknown = harness_request (
+      f->h, "POST", "/v1/auth/login", NULL,
+      "{\"email\": \"nobody@acme.test\", \"password\": \"" HARNESS_PASSWORD "\"}", &status);
   assert_error (unknown, status, 401, "invalid_credentials");
   g_assert_true (json_node_equal (wrong, unknown));
-
 
   missing = harness_request (f->h, "POST", "/v1/auth/login", NULL,
                              "{\"email\": \"admin@acme.test\"}", &status);
@@ -215,8 +213,8 @@ test_token_required (TwoOrgs *f, gconstpointer data)
       g_test_message ("%s %s", paths[i][0], paths[i][1]);
       none = harness_request (f->h, paths[i][0], paths[i][1], NULL, NULL, &status);
       assert_error (none, status, 401, "unauthorized");
-      bogus = harness_request (f->h, paths[i][0], paths[i][1], "pst_not-a-real-token", NULL,
-                               &status);
+      bogus
+          = harness_request (f->h, paths[i][0], paths[i][1], "pst_not-a-real-token", NULL, &status);
       assert_error (bogus, status, 401, "invalid_token");
       basic_answer = harness_request_full (f->h, paths[i][0], paths[i][1], NULL, NULL, NULL, 0,
                                            basic, &status, NULL);
@@ -264,9 +262,9 @@ test_logout (TwoOrgs *f, gconstpointer data)
 static void
 test_operator (TwoOrgs *f, gconstpointer data)
 {
-  const char *body = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
-                     "\"boss@initech.test\", \"name\": \"Bill\", \"password\": \"" HARNESS_PASSWORD
-                     "\"}}";
+  const char *body
+      = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
+        "\"boss@initech.test\", \"name\": \"Bill\", \"password\": \"" HARNESS_PASSWORD "\"}}";
   g_autoptr (JsonNode) none = NULL;
   g_autoptr (JsonNode) wrong = NULL;
   g_autoptr (JsonNode) user = NULL;
@@ -285,10 +283,9 @@ test_operator (TwoOrgs *f, gconstpointer data)
   assert_error (user, status, 401, "invalid_token");
 
   /* None of them created anything. */
-  login = harness_request (f->h, "POST", "/v1/auth/login", NULL,
-                           "{\"email\": \"boss@initech.test\", \"password\": \"" HARNESS_PASSWORD
-                           "\"}",
-                           &status);
+  login = harness_request (
+      f->h, "POST", "/v1/auth/login", NULL,
+      "{\"email\": \"boss@initech.test\", \"password\": \"" HARNESS_PASSWORD "\"}", &status);
   assert_error (login, status, 401, "invalid_credentials");
 
   created = call_ok (f->h, "POST", "/v1/orgs", HARNESS_OPERATOR_TOKEN, body, 201);
@@ -320,8 +317,12 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
   g_autofree char *employee_a = NULL;
   g_autofree char *department_a = NULL;
   const char *invoice_a;
-  char *foreign[][3] = {
-    /* method, path, body */
+  struct
+  {
+    const char *method;
+    char *path;
+    char *body;
+  } foreign[] = {
     { "GET", test_path ("/v1/orgs/%s", f->org_a), NULL },
     { "PATCH", test_path ("/v1/orgs/%s", f->org_a), g_strdup ("{\"name\": \"Mine\"}") },
     { "GET", test_path ("/v1/orgs/%s/subscription", f->org_a), NULL },
@@ -350,12 +351,12 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
       g_autoptr (JsonNode) answer = NULL;
       guint status = 0;
 
-      g_test_message ("%s %s", foreign[i][0], foreign[i][1]);
-      answer = harness_request (f->h, foreign[i][0], foreign[i][1], f->token_b, foreign[i][2],
-                                &status);
+      g_test_message ("%s %s", foreign[i].method, foreign[i].path);
+      answer = harness_request (f->h, foreign[i].method, foreign[i].path, f->token_b,
+                                foreign[i].body, &status);
       assert_error (answer, status, 404, "not_found");
-      g_free (foreign[i][1]);
-      g_free (foreign[i][2]);
+      g_free (foreign[i].path);
+      g_free (foreign[i].body);
     }
 
   /* B's admin, with A's ids inside B's own organization: they do not exist there. */
@@ -363,8 +364,7 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
     g_autofree char *invoice = test_path ("/v1/orgs/%s/invoices/%s", f->org_b, invoice_a);
     g_autofree char *void_path = test_path ("/v1/orgs/%s/invoices/%s/void", f->org_b, invoice_a);
     g_autofree char *employee = test_path ("/v1/orgs/%s/employees/%s", f->org_b, employee_a);
-    g_autofree char *department = test_path ("/v1/orgs/%s/departments/%s", f->org_b,
-                                             department_a);
+    g_autofree char *department = test_path ("/v1/orgs/%s/departments/%s", f->org_b, department_a);
     g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org_b);
     g_autofree char *assign_body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", employee_a);
     g_autofree char *nonexistent = test_path ("/v1/orgs/%s/invoices/inv_doesnotexist", f->org_b);
@@ -490,9 +490,8 @@ test_roles_executive (Demo *f, gconstpointer data)
   g_assert_cmpuint (status_of (f->h, "PATCH", sub, f->executive, "{\"po_number\": \"X\"}"), ==,
                     403);
   g_assert_cmpuint (status_of (f->h, "PATCH", org, f->executive, "{\"name\": \"X\"}"), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "POST", assign, f->executive,
-                               "{\"employee_ids\": [\"emp_x\"]}"),
-                    ==, 403);
+  g_assert_cmpuint (
+      status_of (f->h, "POST", assign, f->executive, "{\"employee_ids\": [\"emp_x\"]}"), ==, 403);
   after = call_ok (f->h, "GET", sub, f->admin, NULL, 200);
   g_assert_true (json_node_equal (before, after));
 }
@@ -528,9 +527,8 @@ test_roles_manager (Demo *f, gconstpointer data)
   seats_answer = call_ok (f->h, "GET", seats, f->manager, NULL, 200);
   g_assert_cmpuint (test_array_length (seats_answer, "by_department"), ==, 1);
   g_assert_cmpstr (harness_get_str (seats_answer, "by_department.0.name"), ==, "Engineering");
-  g_assert_true (g_hash_table_contains (engineering,
-                                        harness_get_str (seats_answer,
-                                                         "by_department.0.department_id")));
+  g_assert_true (g_hash_table_contains (
+      engineering, harness_get_str (seats_answer, "by_department.0.department_id")));
   g_assert_cmpint (harness_get_int (seats_answer, "by_department.0.assigned"), >, 0);
 
   /* People: only Engineering's, teams included. */
@@ -612,10 +610,115 @@ test_roles_employee (Demo *f, gconstpointer data)
   g_assert_cmpuint (status_of (f->h, "GET", seats, f->employee, NULL), ==, 403);
   g_assert_cmpuint (status_of (f->h, "GET", invoices, f->employee, NULL), ==, 403);
   g_assert_cmpuint (status_of (f->h, "GET", events, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "POST", assign, f->employee,
-                               "{\"employee_ids\": [\"emp_x\"]}"),
-                    ==, 403);
+  g_assert_cmpuint (
+      status_of (f->h, "POST", assign, f->employee, "{\"employee_ids\": [\"emp_x\"]}"), ==, 403);
   g_assert_cmpuint (status_of (f->h, "PATCH", org, f->employee, "{\"name\": \"Mine\"}"), ==, 403);
+}
+
+/* Every route against every role: who may pass the role check. Mutations carry a body (or
+ * an id) that fails validation after it, so a probe that passes changes nothing. */
+enum
+{
+  ADMIN = 1 << 0,
+  EXECUTIVE = 1 << 1,
+  MANAGER = 1 << 2,
+  EMPLOYEE = 1 << 3,
+  STAFF = ADMIN | EXECUTIVE | MANAGER,
+  READERS = ADMIN | EXECUTIVE,
+  EVERYONE = STAFF | EMPLOYEE,
+};
+
+static void
+test_roles_matrix (Demo *f, gconstpointer data)
+{
+  static const char probe[] = "{\"__role_probe__\": true}";
+  g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->employee, NULL, 200);
+  const char *self = harness_get_str (me, "user.employee_id");
+  g_autofree char *events = test_path ("/v1/orgs/%s/events?after=0&limit=1", f->org);
+  g_autoptr (JsonNode) before = call_ok (f->h, "GET", events, f->admin, NULL, 200);
+  g_autoptr (JsonNode) after = NULL;
+  const struct
+  {
+    const char *method;
+    const char *path; /* %s: the organization; {self}: the employee's own id */
+    const char *body;
+    guint allowed;
+  } routes[] = {
+    { "GET", "/v1/me", NULL, EVERYONE },
+    { "GET", "/v1/plans", NULL, EVERYONE },
+    { "GET", "/v1/orgs/%s", NULL, EVERYONE },
+    { "PATCH", "/v1/orgs/%s", probe, ADMIN },
+    { "GET", "/v1/orgs/%s/departments", NULL, STAFF },
+    { "POST", "/v1/orgs/%s/departments", probe, ADMIN },
+    { "PATCH", "/v1/orgs/%s/departments/dep_probe", probe, ADMIN },
+    { "DELETE", "/v1/orgs/%s/departments/dep_probe", NULL, ADMIN },
+    { "PUT", "/v1/orgs/%s/departments/dep_probe/seat-allocation", probe, ADMIN },
+    { "GET", "/v1/orgs/%s/employees", NULL, STAFF },
+    { "POST", "/v1/orgs/%s/employees", probe, ADMIN | MANAGER },
+    { "GET", "/v1/orgs/%s/employees/{self}", NULL, EVERYONE },
+    { "PATCH", "/v1/orgs/%s/employees/emp_probe", probe, ADMIN | MANAGER },
+    { "POST", "/v1/orgs/%s/employees/import", "", ADMIN },
+    { "GET", "/v1/orgs/%s/subscription", NULL, READERS },
+    { "POST", "/v1/orgs/%s/subscription", probe, ADMIN },
+    { "PATCH", "/v1/orgs/%s/subscription", probe, ADMIN },
+    { "POST", "/v1/orgs/%s/subscription/preview", probe, ADMIN },
+    { "POST", "/v1/orgs/%s/subscription/change", probe, ADMIN },
+    { "POST", "/v1/orgs/%s/subscription/cancel", probe, ADMIN },
+    { "POST", "/v1/orgs/%s/subscription/resume", probe, ADMIN },
+    { "GET", "/v1/orgs/%s/seats", NULL, STAFF },
+    { "GET", "/v1/orgs/%s/licenses", NULL, STAFF },
+    { "POST", "/v1/orgs/%s/licenses/assign", probe, ADMIN | MANAGER },
+    { "POST", "/v1/orgs/%s/licenses/revoke", probe, ADMIN | MANAGER },
+    { "GET", "/v1/orgs/%s/invoices", NULL, READERS },
+    { "GET", "/v1/orgs/%s/invoices/inv_probe", NULL, READERS },
+    { "POST", "/v1/orgs/%s/invoices/inv_probe/void", probe, ADMIN },
+    { "GET", "/v1/orgs/%s/events?after=0", NULL, STAFF },
+  };
+  const struct
+  {
+    guint role;
+    const char *name;
+    const char *token;
+  } people[] = {
+    { ADMIN, "admin", f->admin },
+    { EXECUTIVE, "executive", f->executive },
+    { MANAGER, "manager", f->manager },
+    { EMPLOYEE, "employee", f->employee },
+  };
+
+  g_assert_nonnull (self);
+  for (guint r = 0; r < G_N_ELEMENTS (routes); r++)
+    for (guint p = 0; p < G_N_ELEMENTS (people); p++)
+      {
+        g_autoptr (GString) path = g_string_new (routes[r].path);
+        g_autoptr (JsonNode) answer = NULL;
+        gboolean allowed = (routes[r].allowed & people[p].role) != 0;
+        guint status = 0;
+
+        g_string_replace (path, "%s", f->org, 1);
+        g_string_replace (path, "{self}", self, 0);
+        answer = harness_request (f->h, routes[r].method, path->str, people[p].token,
+                                  routes[r].body, &status);
+        if (allowed && (status == 401 || status == 403 || status >= 500))
+          {
+            g_autofree char *shown = test_describe (answer);
+
+            g_test_message ("%s %s as %s answered %u: %s", routes[r].method, path->str,
+                            people[p].name, status, shown);
+            g_assert_cmpuint (status, !=, 401);
+            g_assert_cmpuint (status, !=, 403);
+            g_assert_cmpuint (status, <, 500);
+          }
+        if (!allowed)
+          {
+            g_test_message ("%s %s as %s", routes[r].method, path->str, people[p].name);
+            assert_error (answer, status, 403, "forbidden");
+          }
+      }
+
+  /* The probes wrote nothing. */
+  after = call_ok (f->h, "GET", events, f->admin, NULL, 200);
+  g_assert_cmpint (harness_get_int (after, "last_seq"), ==, harness_get_int (before, "last_seq"));
 }
 
 int
@@ -642,6 +745,8 @@ main (int argc, char *argv[])
   g_test_add ("/purser/server/auth/roles/manager", Demo, NULL, demo_setup, test_roles_manager,
               demo_teardown);
   g_test_add ("/purser/server/auth/roles/employee", Demo, NULL, demo_setup, test_roles_employee,
+              demo_teardown);
+  g_test_add ("/purser/server/auth/roles/matrix", Demo, NULL, demo_setup, test_roles_matrix,
               demo_teardown);
 
   return g_test_run ();

@@ -10,10 +10,10 @@
 typedef struct
 {
   PurserdHarness *h;
-  char           *org_a;
-  char           *token_a;
-  char           *org_b;
-  char           *token_b;
+  char *org_a;
+  char *token_a;
+  char *org_b;
+  char *token_b;
 } Fixture;
 
 static void
@@ -45,8 +45,8 @@ post_with_key (Fixture *f, const char *path, const char *token, const char *key,
 
   answer = harness_request_full (f->h, "POST", path, token, "application/json", body,
                                  body ? strlen (body) : 0, headers, status, &response);
-  *replayed = g_strcmp0 (soup_message_headers_get_one (response, "Idempotent-Replayed"), "true") ==
-              0;
+  *replayed
+      = g_strcmp0 (soup_message_headers_get_one (response, "Idempotent-Replayed"), "true") == 0;
   return answer;
 }
 
@@ -132,8 +132,8 @@ test_replay_change (Fixture *f, gconstpointer data)
   seq = last_seq (f, f->org_a, f->token_a);
 
   /* A retry: the same answer (the same invoice), nothing done again. */
-  second = post_with_key (f, change, f->token_a, "change-15", "{\"seats\": 15}", &status,
-                          &replayed);
+  second
+      = post_with_key (f, change, f->token_a, "change-15", "{\"seats\": 15}", &status, &replayed);
   assert_status (second, status, 200);
   g_assert_true (replayed);
   g_assert_true (json_node_equal (first, second));
@@ -182,8 +182,8 @@ test_key_reused (Fixture *f, gconstpointer data)
   spaced = post_with_key (f, change, f->token_a, "key-1", "{\"seats\":15}", &status, &replayed);
   assert_error (spaced, status, 409, "idempotency_key_reused");
   /* The same key and body on another route. */
-  elsewhere = post_with_key (f, preview, f->token_a, "key-1", "{\"seats\": 15}", &status,
-                             &replayed);
+  elsewhere
+      = post_with_key (f, preview, f->token_a, "key-1", "{\"seats\": 15}", &status, &replayed);
   assert_error (elsewhere, status, 409, "idempotency_key_reused");
 
   /* None of them did anything. */
@@ -237,10 +237,10 @@ test_refusal_replayed (Fixture *f, gconstpointer data)
                                           "{\"plan\": \"business\", \"cycle\": \"monthly\", "
                                           "\"seats\": 2}",
                                           201);
-  g_autofree char *e1 = test_create_employee (f->h, f->org_a, f->token_a, "e1@acme.test", "Ed One",
-                                              NULL);
-  g_autofree char *e2 = test_create_employee (f->h, f->org_a, f->token_a, "e2@acme.test", "Em Two",
-                                              NULL);
+  g_autofree char *e1
+      = test_create_employee (f->h, f->org_a, f->token_a, "e1@acme.test", "Ed One", NULL);
+  g_autofree char *e2
+      = test_create_employee (f->h, f->org_a, f->token_a, "e2@acme.test", "Em Two", NULL);
   const char *ids[] = { e1, e2, NULL };
   g_autofree char *revoke_body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", e2);
   g_autoptr (JsonNode) refused = NULL;
@@ -271,20 +271,20 @@ test_refusal_replayed (Fixture *f, gconstpointer data)
 static void
 test_operator_replay (Fixture *f, gconstpointer data)
 {
-  const char *body = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
-                     "\"boss@initech.test\", \"name\": \"Bill\", \"password\": \"" HARNESS_PASSWORD
-                     "\"}}";
+  const char *body
+      = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
+        "\"boss@initech.test\", \"name\": \"Bill\", \"password\": \"" HARNESS_PASSWORD "\"}}";
   g_autoptr (JsonNode) first = NULL;
   g_autoptr (JsonNode) second = NULL;
   gboolean replayed = TRUE;
   guint status = 0;
 
-  first = post_with_key (f, "/v1/orgs", HARNESS_OPERATOR_TOKEN, "org-init", body, &status,
-                         &replayed);
+  first
+      = post_with_key (f, "/v1/orgs", HARNESS_OPERATOR_TOKEN, "org-init", body, &status, &replayed);
   assert_status (first, status, 201);
   g_assert_false (replayed);
-  second = post_with_key (f, "/v1/orgs", HARNESS_OPERATOR_TOKEN, "org-init", body, &status,
-                          &replayed);
+  second
+      = post_with_key (f, "/v1/orgs", HARNESS_OPERATOR_TOKEN, "org-init", body, &status, &replayed);
   assert_status (second, status, 201);
   g_assert_true (replayed);
   g_assert_cmpstr (harness_get_str (first, "org.id"), ==, harness_get_str (second, "org.id"));
@@ -312,8 +312,8 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(name, func)                                                                           \
-  g_test_add ("/purser/server/idempotency/" name, Fixture, NULL, fixture_setup, func,            \
+#define ADD(name, func)                                                               \
+  g_test_add ("/purser/server/idempotency/" name, Fixture, NULL, fixture_setup, func, \
               fixture_teardown)
 
   ADD ("replay-create", test_replay_create);

@@ -14,8 +14,8 @@
 typedef struct
 {
   PurserdHarness *h;
-  char           *org;
-  char           *token;
+  char *org;
+  char *token;
 } Org;
 
 static void
@@ -111,9 +111,10 @@ last_seq (Org *f)
 static void
 assert_invoice_adds_up (JsonNode *invoice)
 {
-  g_assert_cmpint (test_lines_sum (invoice, "lines"), ==, harness_get_int (invoice, "total.amount"));
-  g_assert_cmpint (harness_get_int (invoice, "subtotal.amount") +
-                     harness_get_int (invoice, "tax.amount"),
+  g_assert_cmpint (test_lines_sum (invoice, "lines"), ==,
+                   harness_get_int (invoice, "total.amount"));
+  g_assert_cmpint (harness_get_int (invoice, "subtotal.amount")
+                       + harness_get_int (invoice, "tax.amount"),
                    ==, harness_get_int (invoice, "total.amount"));
   g_assert_cmpstr (harness_get_str (invoice, "currency"), ==, "usd");
 }
@@ -212,9 +213,9 @@ test_create (Org *f, gconstpointer data)
                                   harness_get (fetched, "subscription")));
 
   /* One subscription at a time. */
-  again = harness_request (f->h, "POST", sub_path, f->token,
-                           "{\"plan\": \"business\", \"cycle\": \"monthly\", \"seats\": 3}",
-                           &status);
+  again
+      = harness_request (f->h, "POST", sub_path, f->token,
+                         "{\"plan\": \"business\", \"cycle\": \"monthly\", \"seats\": 3}", &status);
   assert_error (again, status, 409, "subscription_exists");
 }
 
@@ -348,14 +349,14 @@ test_seats_below_assigned (Org *f, gconstpointer data)
 {
   g_autoptr (JsonNode) created = subscribe (f, "monthly", 5, 1);
   g_autofree char *dept = test_create_department (f->h, f->org, f->token, "Engineering", NULL);
-  g_autofree char *e1 = test_create_employee (f->h, f->org, f->token, "e1@acme.test", "Ann One",
-                                              dept);
-  g_autofree char *e2 = test_create_employee (f->h, f->org, f->token, "e2@acme.test", "Bo Two",
-                                              dept);
-  g_autofree char *e3 = test_create_employee (f->h, f->org, f->token, "e3@acme.test", "Cy Three",
-                                              dept);
-  g_autofree char *e4 = test_create_employee (f->h, f->org, f->token, "e4@acme.test", "Di Four",
-                                              NULL);
+  g_autofree char *e1
+      = test_create_employee (f->h, f->org, f->token, "e1@acme.test", "Ann One", dept);
+  g_autofree char *e2
+      = test_create_employee (f->h, f->org, f->token, "e2@acme.test", "Bo Two", dept);
+  g_autofree char *e3
+      = test_create_employee (f->h, f->org, f->token, "e3@acme.test", "Cy Three", dept);
+  g_autofree char *e4
+      = test_create_employee (f->h, f->org, f->token, "e4@acme.test", "Di Four", NULL);
   const char *ids[] = { e1, e2, e3, e4, NULL };
   g_autoptr (JsonNode) seats = NULL;
   g_autoptr (JsonNode) preview = NULL;
@@ -509,8 +510,8 @@ test_cancel_resume (Org *f, gconstpointer data)
   /* A reason is required, and must be one of the codes. */
   no_reason = harness_request (f->h, "POST", cancel_path, f->token, "{}", &status);
   assert_error (no_reason, status, 400, NULL);
-  bad_reason = harness_request (f->h, "POST", cancel_path, f->token, "{\"reason\": \"bored\"}",
-                                &status);
+  bad_reason
+      = harness_request (f->h, "POST", cancel_path, f->token, "{\"reason\": \"bored\"}", &status);
   assert_error (bad_reason, status, 400, NULL);
 
   canceled = org_post (f, "subscription/cancel",
@@ -889,8 +890,8 @@ test_events (Org *f, gconstpointer data)
           g_assert_true (JSON_NODE_HOLDS_NULL (harness_get (event, "before")));
           g_assert_cmpint (harness_get_int (event, "after.seats"), ==, 10);
         }
-      if (g_strcmp0 (type, "invoice.created") == 0 &&
-          g_strcmp0 (harness_get_str (event, "entity.id"), invoice_id) == 0)
+      if (g_strcmp0 (type, "invoice.created") == 0
+          && g_strcmp0 (harness_get_str (event, "entity.id"), invoice_id) == 0)
         {
           saw_invoice = TRUE;
           g_assert_cmpstr (harness_get_str (event, "entity.type"), ==, "invoice");
@@ -914,8 +915,8 @@ test_events (Org *f, gconstpointer data)
   g_assert_cmpuint (test_array_length (page, "data"), ==, 1);
   g_assert_true (harness_get_bool (page, "has_more"));
   {
-    g_autofree char *next = g_strdup_printf ("events?after=%" G_GINT64_FORMAT,
-                                             harness_get_int (page, "data.0.seq"));
+    g_autofree char *next
+        = g_strdup_printf ("events?after=%" G_GINT64_FORMAT, harness_get_int (page, "data.0.seq"));
 
     rest = org_get (f, next);
     g_assert_cmpuint (test_array_length (rest, "data"), ==, n - 1);
@@ -939,7 +940,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(name, now, func)                                                                      \
+#define ADD(name, now, func) \
   g_test_add ("/purser/server/subscription/" name, Org, now, org_setup, func, org_teardown)
 
   ADD ("create", "2026-03-01T09:00:00Z", test_create);
