@@ -18,9 +18,9 @@ typedef struct _PurserdHarness PurserdHarness;
 
 /* extra_args: more purserd arguments (NULL-terminated), e.g. { "--demo", NULL }. */
 PurserdHarness *harness_start (const char *now, const char *const *extra_args);
-void            harness_stop  (PurserdHarness *h);
-const char     *harness_url   (PurserdHarness *h);
-GPid            harness_pid   (PurserdHarness *h);
+void harness_stop (PurserdHarness *h);
+const char *harness_url (PurserdHarness *h);
+GPid harness_pid (PurserdHarness *h);
 
 /* JSON request; body may be NULL. Returns the parsed answer (NULL for an empty body) and
  * the status. Adds "Authorization: Bearer token" when token is not NULL. */
@@ -33,22 +33,22 @@ JsonNode *harness_request_full (PurserdHarness *h, const char *method, const cha
                                 gsize length, const char *const *headers, guint *status,
                                 SoupMessageHeaders **response_headers);
 
-char     *harness_login (PurserdHarness *h, const char *email, const char *password);
+char *harness_login (PurserdHarness *h, const char *email, const char *password);
 
 /* A new organization through POST /v1/orgs (admin e-mail "admin@<code>.test", password
  * HARNESS_PASSWORD), signed in: fills the org id and an admin token. */
-void      harness_create_org (PurserdHarness *h, const char *name, const char *code,
-                              char **org_id, char **admin_token);
+void harness_create_org (PurserdHarness *h, const char *name, const char *code, char **org_id,
+                         char **admin_token);
 
 /* POST /v1/test-clock {"now"}; asserts 200. */
-void      harness_set_clock (PurserdHarness *h, const char *now);
+void harness_set_clock (PurserdHarness *h, const char *now);
 
 /* Small JSON path helpers for assertions: "subscription.current_period.start",
  * "lines.0.amount.amount". Abort with a clear message when the path is missing. */
-JsonNode    *harness_get      (JsonNode *root, const char *path);
-gint64       harness_get_int  (JsonNode *root, const char *path);
-const char  *harness_get_str  (JsonNode *root, const char *path);
-gboolean     harness_get_bool (JsonNode *root, const char *path);
-gboolean     harness_has      (JsonNode *root, const char *path);
+JsonNode *harness_get (JsonNode *root, const char *path);
+gint64 harness_get_int (JsonNode *root, const char *path);
+const char *harness_get_str (JsonNode *root, const char *path);
+gboolean harness_get_bool (JsonNode *root, const char *path);
+gboolean harness_has (JsonNode *root, const char *path);
 
 G_END_DECLS

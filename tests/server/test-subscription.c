@@ -239,6 +239,8 @@ test_proration_monthly (Org *f, gconstpointer data)
   g_assert_cmpstr (harness_get_str (up, "effective"), ==, "now");
   line = test_line_of_kind (up, "lines", "proration");
   g_assert_nonnull (line);
+  g_assert_nonnull (harness_get_str (line, "description"));
+  g_assert_cmpstr (harness_get_str (line, "description"), !=, "");
   g_assert_cmpint (harness_get_int (line, "quantity"), ==, 5);
   assert_money (line, "unit_amount", 2900);
   assert_money (line, "amount", 9823);
