@@ -10,11 +10,15 @@ GQuark purser_core_error_quark (void);
 
 typedef enum
 {
-  PURSER_CORE_ERROR_INVALID,               /* a value out of range, a contradictory change */
-  PURSER_CORE_ERROR_NO_CHANGE,             /* the change asks for what is already there */
-  PURSER_CORE_ERROR_NOT_ALLOWED,           /* not in this state (e.g. canceled) */
-  PURSER_CORE_ERROR_SEATS_BELOW_ASSIGNED,  /* fewer seats than assigned licenses */
-  PURSER_CORE_ERROR_SEATS_BELOW_ALLOCATED, /* fewer seats than departments were allocated */
+  PURSER_CORE_ERROR_INVALID,                   /* a value out of range, a contradictory change */
+  PURSER_CORE_ERROR_NO_CHANGE,                 /* the change asks for what is already there */
+  PURSER_CORE_ERROR_NOT_ALLOWED,               /* not in this state (e.g. canceled) */
+  PURSER_CORE_ERROR_SEATS_BELOW_ASSIGNED,      /* fewer seats than assigned licenses */
+  PURSER_CORE_ERROR_SEATS_BELOW_ALLOCATED,     /* fewer seats than departments were allocated */
+  PURSER_CORE_ERROR_NOT_ENOUGH_SEATS,          /* more licenses than seats (or than the pool) */
+  PURSER_CORE_ERROR_ALLOCATION_EXCEEDED,       /* more licenses in a department than allocated */
+  PURSER_CORE_ERROR_ALLOCATION_BELOW_ASSIGNED, /* an allocation below the licenses it holds */
+  PURSER_CORE_ERROR_ALLOCATION_EXCEEDS_SEATS,  /* allocations past the purchased seats */
 } PurserCoreError;
 
 typedef enum

@@ -213,11 +213,32 @@ change_seats (Demo *demo, gint64 now, gint64 delta)
   answer = call_api (demo, now, "POST", body, "/v1/orgs/%s/subscription/change", demo->org_id);
 }
 
+/* The id of a top-level department by name, from GET …/departments. */
+static const char *
+department_id (JsonNode *list, const char *name)
+{
+  JsonArray *data = json_object_get_array_member (json_node_get_object (list), "data");
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *dept = json_array_get_object_element (data, i);
+
+      if (g_str_equal (json_object_get_string_member (dept, "name"), name)
+          && json_object_get_null_member (dept, "parent_id"))
+        return json_object_get_string_member (dept, "id");
+    }
+  return NULL;
+}
+
 static void
 hire (Demo *demo, gint64 now, int count)
 {
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonNode) list = NULL;
 
+  list = call_api (demo, now, "GET", NULL, "/v1/orgs/%s/departments", demo->org_id);
+  if (list == NULL)
+    return;
   for (int i = 0; i < count && demo->error == NULL; i++)
     {
       const DemoDepartment *dept = &departments[g_rand_int_range (demo->rand, 0, 4)];
@@ -225,28 +246,11 @@ hire (Demo *demo, gint64 now, int count)
       g_autofree char *email = NULL;
       g_autofree char *body = NULL;
       g_autoptr (JsonNode) employee = NULL;
-      g_autoptr (JsonNode) list = NULL;
 
       next_person (demo, &name, &email);
-      list = call_api (demo, now, "GET", NULL, "/v1/orgs/%s/departments", demo->org_id);
-      if (list == NULL)
-        return;
-      {
-        JsonArray *data = json_object_get_array_member (json_node_get_object (list), "data");
-        const char *dept_id = NULL;
-
-        for (guint j = 0; j < json_array_get_length (data); j++)
-          {
-            JsonObject *d = json_array_get_object_element (data, j);
-
-            if (g_str_equal (json_object_get_string_member (d, "name"), dept->department)
-                && json_object_get_null_member (d, "parent_id"))
-              dept_id = json_object_get_string_member (d, "id");
-          }
-        body = g_strdup_printf ("{\"email\":\"%s\",\"name\":\"%s\",\"department_id\":\"%s\","
-                                "\"title\":\"%s\"}",
-                                email, name, dept_id, dept->title);
-      }
+      body = g_strdup_printf ("{\"email\":\"%s\",\"name\":\"%s\",\"department_id\":\"%s\","
+                              "\"title\":\"%s\"}",
+                              email, name, department_id (list, dept->department), dept->title);
       employee = call_api (demo, now, "POST", body, "/v1/orgs/%s/employees", demo->org_id);
       if (employee != NULL)
         g_ptr_array_add (ids, g_strdup (member_string (employee, "id")));

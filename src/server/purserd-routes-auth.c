@@ -28,10 +28,8 @@ login (PurserdCall *call)
     return;
   purser_wire_read_string (&reader, "email", TRUE, PURSER_WIRE_EMAIL_MAX, &email);
   purser_wire_read_string (&reader, "password", TRUE, PURSERD_PASSWORD_MAX, &password);
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       return;
     }

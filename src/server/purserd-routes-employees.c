@@ -7,6 +7,7 @@
 #include "purserd-json.h"
 #include "purserd-routes.h"
 #include "purserd-scope.h"
+#include "purserd-seats.h"
 
 /* Employees: the list (scoped for managers), one employee, adding and changing them, and
  * the CSV import that does the same for a whole file at once. */
@@ -21,24 +22,6 @@ static const char *const statuses[] = { "active", "inactive", NULL };
 /* ── helpers ───────────────────────────────────────────────────────────────────── */
 
 static void
-reply_node (PurserdCall *call, guint status, JsonNode *node)
-{
-  g_autofree char *body = purser_wire_to_string (node);
-
-  purserd_call_reply_text (call, status, NULL, body, strlen (body));
-}
-
-static gboolean
-reader_done (PurserdCall *call, PurserWireReader *reader)
-{
-  purser_wire_reader_finish (reader);
-  if (!purser_wire_reader_failed (reader))
-    return TRUE;
-  purserd_call_reader_error (call, reader);
-  return FALSE;
-}
-
-static void
 set_str (char **slot, const char *value)
 {
   char *copy = g_strdup (value);
@@ -47,150 +30,10 @@ set_str (char **slot, const char *value)
   *slot = copy;
 }
 
-/* Department names compare as people read them: "Sales" and "sales" are one name. */
-static char *
-name_key (const char *name)
-{
-  g_autofree char *normal = g_utf8_normalize (name, -1, G_NORMALIZE_DEFAULT_COMPOSE);
-
-  return g_utf8_casefold (normal != NULL ? normal : name, -1);
-}
-
 static const char *
 plural (gint64 n, const char *one, const char *many)
 {
   return n == 1 ? one : many;
-}
-
-static const PurserDepartmentRecord *
-find_department (const GArray *departments, const char *id)
-{
-  for (guint i = 0; id != NULL && i < departments->len; i++)
-    {
-      const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
-
-      if (g_str_equal (dept->id, id))
-        return dept;
-    }
-  return NULL;
-}
-
-static GArray *
-load_departments (PurserdCall *call)
-{
-  g_autoptr (GArray) departments = purser_department_records_new ();
-  g_autoptr (GError) error = NULL;
-
-  if (!purser_store_department_list (call->db, purserd_call_org_id (call), departments, &error))
-    {
-      purserd_call_fail (call, error);
-      return NULL;
-    }
-  return g_steal_pointer (&departments);
-}
-
-static GHashTable *
-load_license_counts (PurserdCall *call)
-{
-  g_autoptr (GError) error = NULL;
-  GHashTable *counts
-      = purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
-
-  if (counts == NULL)
-    purserd_call_fail (call, error);
-  return counts;
-}
-
-/* Licenses assigned per top-level department (id → gint64 in a pointer-sized box). */
-static GHashTable *
-assigned_by_top (const GArray *departments, GHashTable *counts)
-{
-  GHashTable *by_top = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  GHashTableIter iter;
-  gpointer id, count;
-
-  g_hash_table_iter_init (&iter, counts);
-  while (g_hash_table_iter_next (&iter, &id, &count))
-    {
-      const char *top = purserd_scope_top_department (departments, id);
-      gint64 *total;
-
-      if (top == NULL)
-        continue;
-      total = g_hash_table_lookup (by_top, top);
-      if (total == NULL)
-        {
-          total = g_new0 (gint64, 1);
-          g_hash_table_insert (by_top, (gpointer) top, total);
-        }
-      *total += *(const gint64 *) count;
-    }
-  return by_top;
-}
-
-/* Moves of licensed people (top-level department id → people arriving, may be negative)
- * must keep every allocated department within its allocation, as assigning does. */
-static gboolean
-check_arrivals (PurserdCall *call, const GArray *departments, GHashTable *arrivals,
-                const char *field)
-{
-  g_autoptr (GHashTable) counts = NULL;
-  g_autoptr (GHashTable) by_top = NULL;
-  GHashTableIter iter;
-  gpointer id, value;
-
-  g_hash_table_iter_init (&iter, arrivals);
-  while (g_hash_table_iter_next (&iter, &id, &value))
-    {
-      const PurserDepartmentRecord *top = find_department (departments, id);
-      gint64 arriving = *(const gint64 *) value;
-      const gint64 *assigned;
-      gint64 now;
-
-      if (top == NULL || top->seat_allocation < 0 || arriving <= 0)
-        continue;
-      if (counts == NULL)
-        {
-          if ((counts = load_license_counts (call)) == NULL)
-            return FALSE;
-          by_top = assigned_by_top (departments, counts);
-        }
-      assigned = g_hash_table_lookup (by_top, top->id);
-      now = assigned != NULL ? *assigned : 0;
-      if (now + arriving > top->seat_allocation)
-        {
-          purserd_call_error (call, 409, "department_allocation_exceeded", field,
-                              "This moves %" G_GINT64_FORMAT " licensed %s into %s, which has "
-                              "%" G_GINT64_FORMAT " of its %" G_GINT64_FORMAT " allocated seats "
-                              "assigned; raise %s's seat allocation first.",
-                              arriving, plural (arriving, "person", "people"), top->name, now,
-                              top->seat_allocation, top->name);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static void
-add_arrival (GHashTable *arrivals, const char *top_id, gint64 n)
-{
-  gint64 *count;
-
-  if (top_id == NULL)
-    return;
-  count = g_hash_table_lookup (arrivals, top_id);
-  if (count == NULL)
-    {
-      count = g_new0 (gint64, 1);
-      g_hash_table_insert (arrivals, g_strdup (top_id), count);
-    }
-  *count += n;
-}
-
-static GHashTable *
-arrivals_new (void)
-{
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static gboolean
@@ -228,7 +71,7 @@ static gboolean
 check_department (PurserdCall *call, const GArray *departments, GHashTable *scope,
                   const char *department_id)
 {
-  if (find_department (departments, department_id) != NULL
+  if (purserd_scope_find_department (departments, department_id) != NULL
       && (scope == NULL || g_hash_table_contains (scope, department_id)))
     return TRUE;
   purserd_call_error (call, 404, "not_found", "department_id", "No department %s.", department_id);
@@ -278,9 +121,10 @@ department_filter (PurserdCall *call, const char *department_id, GHashTable *sco
         g_hash_table_add (subtree, g_strdup (""));
       return g_steal_pointer (&subtree);
     }
-  if ((departments = load_departments (call)) == NULL)
+  if ((departments = purserd_scope_load_departments (call)) == NULL)
     return NULL;
-  if (strlen (department_id) > ID_MAX || find_department (departments, department_id) == NULL
+  if (strlen (department_id) > ID_MAX
+      || purserd_scope_find_department (departments, department_id) == NULL
       || (scope != NULL && !g_hash_table_contains (scope, department_id)))
     {
       purserd_call_error (call, 400, "invalid_request", "department_id",
@@ -383,7 +227,7 @@ employee_get (PurserdCall *call)
   if (failed || !load_employee (call, scope, TRUE, &employee))
     return;
   node = purserd_json_employee (&employee);
-  reply_node (call, 200, node);
+  purserd_call_reply_node (call, 200, node);
 }
 
 /* ── create and update ─────────────────────────────────────────────────────────── */
@@ -433,7 +277,7 @@ read_employee (PurserdCall *call, gboolean create, EmployeeInput *input)
                                     &input->has_title);
   if (!create)
     purser_wire_read_enum (&reader, "status", FALSE, statuses, &input->status);
-  ok = reader_done (call, &reader);
+  ok = purserd_call_reader_done (call, &reader);
   purser_wire_reader_clear (&reader);
   return ok;
 }
@@ -453,7 +297,7 @@ employee_create (PurserdCall *call)
   if (!read_employee (call, TRUE, &input))
     return;
   scope = purserd_scope_departments (call, &failed);
-  if (failed || (departments = load_departments (call)) == NULL)
+  if (failed || (departments = purserd_scope_load_departments (call)) == NULL)
     return;
   if (input.department_id != NULL)
     {
@@ -489,7 +333,7 @@ employee_create (PurserdCall *call)
   if (!purserd_call_event (call, "employee.created", "employee", employee.id,
                            employee.department_id, NULL, after))
     return;
-  reply_node (call, 201, after);
+  purserd_call_reply_node (call, 201, after);
 }
 
 /* Reads the employee again into `out` (which may hold the employee: `id` is copied). */
@@ -544,7 +388,7 @@ employee_update (PurserdCall *call)
 
   scope = purserd_scope_departments (call, &failed);
   if (failed || !load_employee (call, scope, FALSE, &before) || !read_employee (call, FALSE, &input)
-      || (departments = load_departments (call)) == NULL)
+      || (departments = purserd_scope_load_departments (call)) == NULL)
     return;
 
   employee_copy (&before, &employee);
@@ -578,10 +422,13 @@ employee_update (PurserdCall *call)
       new_top = purserd_scope_top_department (departments, employee.department_id);
       if (before.licensed && !revoke && g_strcmp0 (old_top, new_top) != 0)
         {
-          g_autoptr (GHashTable) arrivals = arrivals_new ();
+          g_auto (PurserdSeats) seats = { 0 };
 
-          add_arrival (arrivals, new_top, 1);
-          if (!check_arrivals (call, departments, arrivals, "department_id"))
+          if (!purserd_seats_load (call, &seats))
+            return;
+          purserd_seats_group (&seats, old_top)->assigned--;
+          purserd_seats_group (&seats, new_top)->assigned++;
+          if (!purserd_seats_check (call, &seats, PURSER_SEAT_CHANGE_LICENSES, "department_id"))
             return;
         }
     }
@@ -592,7 +439,7 @@ employee_update (PurserdCall *call)
   if (employee_equal (&before, &employee))
     {
       after_json = purserd_json_employee (&before);
-      reply_node (call, 200, after_json);
+      purserd_call_reply_node (call, 200, after_json);
       return;
     }
 
@@ -634,7 +481,7 @@ employee_update (PurserdCall *call)
   if (!purserd_call_event (call, "employee.updated", "employee", employee.id,
                            employee.department_id, before_json, after_json))
     return;
-  reply_node (call, 200, after_json);
+  purserd_call_reply_node (call, 200, after_json);
 }
 
 /* ── CSV import ────────────────────────────────────────────────────────────────── */
@@ -986,9 +833,9 @@ unit_new (Import *import, const char *id, const char *name, Unit *parent, gboole
   g_ptr_array_add (import->units, unit);
   g_hash_table_insert (import->unit_by_id, unit->id, unit);
   if (parent != NULL)
-    g_hash_table_insert (parent->teams, name_key (name), unit);
+    g_hash_table_insert (parent->teams, purserd_scope_name_key (name), unit);
   else
-    g_hash_table_insert (import->tops, name_key (name), unit);
+    g_hash_table_insert (import->tops, purserd_scope_name_key (name), unit);
   return unit;
 }
 
@@ -999,7 +846,7 @@ load_state (Import *import)
   PurserEmployeeFilter filter = { .limit = G_MAXINT - 1, .licensed = -1 };
   g_autoptr (GError) error = NULL;
 
-  if ((import->departments = load_departments (call)) == NULL)
+  if ((import->departments = purserd_scope_load_departments (call)) == NULL)
     return FALSE;
   import->department_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   import->top_by_id = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1067,7 +914,7 @@ load_state (Import *import)
 static Unit *
 find_or_plan_unit (Import *import, Unit *parent, const char *name)
 {
-  g_autofree char *key = name_key (name);
+  g_autofree char *key = purserd_scope_name_key (name);
   GHashTable *siblings = parent != NULL ? parent->teams : import->tops;
   Unit *unit = g_hash_table_lookup (siblings, key);
   g_autofree char *id = NULL;
@@ -1161,11 +1008,15 @@ plan_row (Import *import, Row *row)
   row->changed = row->name_changed || row->title_changed || row->department_changed;
 }
 
+/* Licensed people the file moves to another department take their seats along. */
 static gboolean
-check_import_allocations (Import *import)
+check_import_seats (Import *import)
 {
-  g_autoptr (GHashTable) arrivals = arrivals_new ();
+  g_auto (PurserdSeats) seats = { 0 };
+  gboolean moves = FALSE;
 
+  if (!purserd_seats_load (import->call, &seats))
+    return FALSE;
   for (guint i = 0; i < import->rows->len; i++)
     {
       const Row *row = g_ptr_array_index (import->rows, i);
@@ -1176,10 +1027,12 @@ check_import_allocations (Import *import)
       old_top = top_of (import, row->existing->department_id);
       if (g_strcmp0 (old_top, row->top_id) == 0)
         continue;
-      add_arrival (arrivals, row->top_id, 1);
-      add_arrival (arrivals, old_top, -1);
+      /* A department the file creates has no allocation: it draws on the pool. */
+      purserd_seats_group (&seats, old_top)->assigned--;
+      purserd_seats_group (&seats, row->top_id)->assigned++;
+      moves = TRUE;
     }
-  return check_arrivals (import->call, import->departments, arrivals, NULL);
+  return !moves || purserd_seats_check (import->call, &seats, PURSER_SEAT_CHANGE_LICENSES, NULL);
 }
 
 static void
@@ -1464,7 +1317,7 @@ employees_import (PurserdCall *call)
     return;
   for (guint i = 0; i < import.rows->len; i++)
     plan_row (&import, g_ptr_array_index (import.rows, i));
-  if (!check_import_allocations (&import))
+  if (!check_import_seats (&import))
     return;
   if (!dry_run && !apply_plan (&import))
     return;

@@ -124,10 +124,8 @@ invoice_void (PurserdCall *call)
       if (!purserd_call_read_body (call, &reader))
         return;
       purser_wire_read_nullable_string (&reader, "reason", PURSER_WIRE_TEXT_MAX, &reason, &present);
-      purser_wire_reader_finish (&reader);
-      if (purser_wire_reader_failed (&reader))
+      if (!purserd_call_reader_done (call, &reader))
         {
-          purserd_call_reader_error (call, &reader);
           purser_wire_reader_clear (&reader);
           return;
         }

@@ -9,6 +9,7 @@
 #include "purserd-json.h"
 #include "purserd-routes.h"
 #include "purserd-scope.h"
+#include "purserd-seats.h"
 
 /* Organizations (provisioning and settings), the plans, departments and their seat
  * allocations. */
@@ -21,38 +22,10 @@
 
 /* ── helpers ───────────────────────────────────────────────────────────────────── */
 
-static void
-reply_node (PurserdCall *call, guint status, JsonNode *node)
-{
-  g_autofree char *body = purser_wire_to_string (node);
-
-  purserd_call_reply_text (call, status, NULL, body, strlen (body));
-}
-
-/* Ends a body: unknown members are refused, the first failure answers 400. */
-static gboolean
-reader_done (PurserdCall *call, PurserWireReader *reader)
-{
-  purser_wire_reader_finish (reader);
-  if (!purser_wire_reader_failed (reader))
-    return TRUE;
-  purserd_call_reader_error (call, reader);
-  return FALSE;
-}
-
 static const char *
 plural (gint64 n, const char *one, const char *many)
 {
   return n == 1 ? one : many;
-}
-
-/* Department names compare as people read them: "Sales" and "sales" are one name. */
-static char *
-name_key (const char *name)
-{
-  g_autofree char *normal = g_utf8_normalize (name, -1, G_NORMALIZE_DEFAULT_COMPOSE);
-
-  return g_utf8_casefold (normal != NULL ? normal : name, -1);
 }
 
 static void
@@ -71,33 +44,6 @@ ascii_upper_in_place (char *text)
     *p = g_ascii_toupper (*p);
 }
 
-static const PurserDepartmentRecord *
-find_department (const GArray *departments, const char *id)
-{
-  for (guint i = 0; id != NULL && i < departments->len; i++)
-    {
-      const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
-
-      if (g_str_equal (dept->id, id))
-        return dept;
-    }
-  return NULL;
-}
-
-static GArray *
-load_departments (PurserdCall *call)
-{
-  g_autoptr (GArray) departments = purser_department_records_new ();
-  g_autoptr (GError) error = NULL;
-
-  if (!purser_store_department_list (call->db, purserd_call_org_id (call), departments, &error))
-    {
-      purserd_call_fail (call, error);
-      return NULL;
-    }
-  return g_steal_pointer (&departments);
-}
-
 static gboolean
 load_department (PurserdCall *call, PurserDepartmentRecord *out)
 {
@@ -111,45 +57,6 @@ load_department (PurserdCall *call, PurserDepartmentRecord *out)
   else
     purserd_call_fail (call, error);
   return FALSE;
-}
-
-/* Licenses assigned to people in the departments of `set`. */
-static gint64
-assigned_in (GHashTable *counts, GHashTable *set)
-{
-  GHashTableIter iter;
-  gpointer id;
-  gint64 total = 0;
-
-  g_hash_table_iter_init (&iter, set);
-  while (g_hash_table_iter_next (&iter, &id, NULL))
-    {
-      const gint64 *count = g_hash_table_lookup (counts, id);
-
-      if (count != NULL)
-        total += *count;
-    }
-  return total;
-}
-
-static gint64
-assigned_in_subtree (const GArray *departments, GHashTable *counts, const char *root_id)
-{
-  g_autoptr (GHashTable) subtree = purserd_scope_subtree (departments, root_id);
-
-  return assigned_in (counts, subtree);
-}
-
-static GHashTable *
-load_license_counts (PurserdCall *call)
-{
-  g_autoptr (GError) error = NULL;
-  GHashTable *counts
-      = purser_store_license_count_by_department (call->db, purserd_call_org_id (call), &error);
-
-  if (counts == NULL)
-    purserd_call_fail (call, error);
-  return counts;
 }
 
 /* Plain SQL: the store has no count of a department's own employees. */
@@ -365,7 +272,7 @@ read_org_create (PurserdCall *call, PurserOrgRecord *org, AdminInput *admin)
       purser_wire_reader_close_child (&reader, &child);
     }
   check_org_settings (&reader, &empty, org);
-  ok = reader_done (call, &reader);
+  ok = purserd_call_reader_done (call, &reader);
   purser_wire_reader_clear (&reader);
   return ok;
 }
@@ -450,7 +357,7 @@ org_get (PurserdCall *call)
       return;
     }
   node = purserd_json_org (&org);
-  reply_node (call, 200, node);
+  purserd_call_reply_node (call, 200, node);
 }
 
 static void
@@ -480,7 +387,7 @@ org_update (PurserdCall *call)
                              "The organization code cannot change: every invoice number "
                              "carries it.");
   check_org_settings (&reader, &before, &org);
-  ok = reader_done (call, &reader);
+  ok = purserd_call_reader_done (call, &reader);
   purser_wire_reader_clear (&reader);
   if (!ok)
     return;
@@ -488,7 +395,7 @@ org_update (PurserdCall *call)
   after_json = purserd_json_org (&org);
   if (org_equal (&before, &org))
     {
-      reply_node (call, 200, after_json);
+      purserd_call_reply_node (call, 200, after_json);
       return;
     }
   before_json = purserd_json_org (&before);
@@ -499,7 +406,7 @@ org_update (PurserdCall *call)
     }
   if (!purserd_call_event (call, "org.updated", "org", org.id, NULL, before_json, after_json))
     return;
-  reply_node (call, 200, after_json);
+  purserd_call_reply_node (call, 200, after_json);
 }
 
 /* ── plans ─────────────────────────────────────────────────────────────────────── */
@@ -562,7 +469,7 @@ static const PurserDepartmentRecord *
 find_sibling_named (const GArray *departments, const char *parent_id, const char *name,
                     const char *self_id)
 {
-  g_autofree char *key = name_key (name);
+  g_autofree char *key = purserd_scope_name_key (name);
 
   for (guint i = 0; i < departments->len; i++)
     {
@@ -571,7 +478,7 @@ find_sibling_named (const GArray *departments, const char *parent_id, const char
 
       if (g_strcmp0 (dept->parent_id, parent_id) != 0 || g_strcmp0 (dept->id, self_id) == 0)
         continue;
-      other = name_key (dept->name);
+      other = purserd_scope_name_key (dept->name);
       if (g_str_equal (key, other))
         return dept;
     }
@@ -582,7 +489,7 @@ static void
 name_taken_error (PurserdCall *call, const GArray *departments, const char *parent_id,
                   const char *name)
 {
-  const PurserDepartmentRecord *parent = find_department (departments, parent_id);
+  const PurserDepartmentRecord *parent = purserd_scope_find_department (departments, parent_id);
 
   if (parent != NULL)
     purserd_call_error (call, 409, "name_taken", "name", "%s already has a team named %s.",
@@ -610,15 +517,15 @@ static void
 departments_list (PurserdCall *call)
 {
   g_autoptr (GHashTable) scope = NULL;
-  g_autoptr (GHashTable) counts = NULL;
-  g_autoptr (GArray) departments = NULL;
+  g_auto (PurserdSeats) seats = { 0 };
   g_autoptr (JsonBuilder) b = NULL;
+  GArray *departments;
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || (departments = load_departments (call)) == NULL
-      || (counts = load_license_counts (call)) == NULL)
+  if (failed || !purserd_seats_load (call, &seats))
     return;
+  departments = seats.departments;
 
   b = json_builder_new_immutable ();
   json_builder_begin_object (b);
@@ -627,7 +534,7 @@ departments_list (PurserdCall *call)
   for (guint i = 0; i < departments->len; i++)
     {
       const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
-      const gint64 *assigned = g_hash_table_lookup (counts, dept->id);
+      const gint64 *assigned = g_hash_table_lookup (seats.counts, dept->id);
       g_autoptr (JsonNode) node = NULL;
 
       if (scope != NULL && !g_hash_table_contains (scope, dept->id))
@@ -682,7 +589,7 @@ read_department (PurserdCall *call, gboolean create, DepartmentInput *input)
   if (purser_wire_reader_has (&reader, "seat_allocation"))
     purser_wire_reader_fail (&reader, "seat_allocation",
                              "Seats are allocated with PUT …/departments/{id}/seat-allocation.");
-  ok = reader_done (call, &reader);
+  ok = purserd_call_reader_done (call, &reader);
   purser_wire_reader_clear (&reader);
   return ok;
 }
@@ -697,10 +604,12 @@ department_create (PurserdCall *call)
   g_autoptr (JsonNode) after = NULL;
   const char *top;
 
-  if (!read_department (call, TRUE, &input) || (departments = load_departments (call)) == NULL)
+  if (!read_department (call, TRUE, &input)
+      || (departments = purserd_scope_load_departments (call)) == NULL)
     return;
 
-  if (input.parent_id != NULL && find_department (departments, input.parent_id) == NULL)
+  if (input.parent_id != NULL
+      && purserd_scope_find_department (departments, input.parent_id) == NULL)
     {
       purserd_call_error (call, 404, "not_found", "parent_id", "No department %s.",
                           input.parent_id);
@@ -730,43 +639,22 @@ department_create (PurserdCall *call)
     }
   if (!purserd_call_event (call, "department.created", "department", dept.id, top, NULL, after))
     return;
-  reply_node (call, 201, after);
+  purserd_call_reply_node (call, 201, after);
 }
 
-/* A move of `dept`'s subtree under `new_parent_id` must not bring more licensed people
- * into a department than its seat allocation. */
+/* A move of `dept`'s subtree under `new_parent_id` takes its licensed people along. */
 static gboolean
-check_move_allocation (PurserdCall *call, const GArray *departments,
-                       const PurserDepartmentRecord *dept, const char *new_parent_id)
+check_move (PurserdCall *call, const PurserDepartmentRecord *dept, const char *new_parent_id)
 {
-  g_autoptr (GHashTable) counts = NULL;
-  const PurserDepartmentRecord *top;
-  const char *top_id;
-  gint64 moving, assigned;
+  g_auto (PurserdSeats) seats = { 0 };
+  gint64 moving;
 
-  if (new_parent_id == NULL)
-    return TRUE;
-  top_id = purserd_scope_top_department (departments, new_parent_id);
-  top = find_department (departments, top_id);
-  if (top == NULL || top->seat_allocation < 0
-      || g_strcmp0 (top_id, purserd_scope_top_department (departments, dept->id)) == 0)
-    return TRUE;
-
-  if ((counts = load_license_counts (call)) == NULL)
+  if (!purserd_seats_load (call, &seats))
     return FALSE;
-  moving = assigned_in_subtree (departments, counts, dept->id);
-  assigned = assigned_in_subtree (departments, counts, top->id);
-  if (moving > 0 && assigned + moving > top->seat_allocation)
-    {
-      purserd_call_error (call, 409, "department_allocation_exceeded", "parent_id",
-                          "Moving %s brings %" G_GINT64_FORMAT " licensed %s into %s, which has "
-                          "%" G_GINT64_FORMAT " of its %" G_GINT64_FORMAT " allocated seats "
-                          "assigned; raise %s's seat allocation first.",
-                          dept->name, moving, plural (moving, "person", "people"), top->name,
-                          assigned, top->seat_allocation, top->name);
-      return FALSE;
-    }
-  return TRUE;
+  moving = purserd_seats_in_subtree (&seats, dept->id);
+  purserd_seats_group (&seats, dept->id)->assigned -= moving;
+  purserd_seats_group (&seats, new_parent_id)->assigned += moving;
+  return purserd_seats_check (call, &seats, PURSER_SEAT_CHANGE_LICENSES, "parent_id");
 }
 
 static void
@@ -783,7 +671,7 @@ department_update (PurserdCall *call)
   const char *top;
 
   if (!load_department (call, &before) || !read_department (call, FALSE, &input)
-      || (departments = load_departments (call)) == NULL)
+      || (departments = purserd_scope_load_departments (call)) == NULL)
     return;
 
   department_copy (&before, &dept);
@@ -799,7 +687,7 @@ department_update (PurserdCall *call)
     {
       g_autoptr (GHashTable) subtree = purserd_scope_subtree (departments, dept.id);
 
-      if (find_department (departments, dept.parent_id) == NULL)
+      if (purserd_scope_find_department (departments, dept.parent_id) == NULL)
         {
           purserd_call_error (call, 404, "not_found", "parent_id", "No department %s.",
                               dept.parent_id);
@@ -821,7 +709,7 @@ department_update (PurserdCall *call)
                               before.name, before.seat_allocation);
           return;
         }
-      if (!check_move_allocation (call, departments, &before, dept.parent_id))
+      if (!check_move (call, &before, dept.parent_id))
         return;
     }
   if ((moved || g_strcmp0 (before.name, dept.name) != 0)
@@ -835,7 +723,7 @@ department_update (PurserdCall *call)
   if (!moved && g_strcmp0 (before.name, dept.name) == 0
       && g_strcmp0 (before.cost_center, dept.cost_center) == 0)
     {
-      reply_node (call, 200, after_json);
+      purserd_call_reply_node (call, 200, after_json);
       return;
     }
   before_json = purserd_json_department (&before);
@@ -848,7 +736,7 @@ department_update (PurserdCall *call)
   if (!purserd_call_event (call, "department.updated", "department", dept.id, top, before_json,
                            after_json))
     return;
-  reply_node (call, 200, after_json);
+  purserd_call_reply_node (call, 200, after_json);
 }
 
 static void
@@ -862,7 +750,8 @@ department_delete (PurserdCall *call)
   gint64 employees = 0;
   g_autofree char *top = NULL;
 
-  if (!load_department (call, &dept) || (departments = load_departments (call)) == NULL
+  if (!load_department (call, &dept)
+      || (departments = purserd_scope_load_departments (call)) == NULL
       || !count_employees_in (call, dept.id, &employees))
     return;
 
@@ -918,81 +807,9 @@ read_allocation (PurserdCall *call, gint64 *seats)
     }
   else
     purser_wire_read_int (&reader, "seats", TRUE, 0, SEATS_MAX, seats);
-  ok = reader_done (call, &reader);
+  ok = purserd_call_reader_done (call, &reader);
   purser_wire_reader_clear (&reader);
   return ok;
-}
-
-/* Seats allocated to the other top-level departments. */
-static gint64
-allocated_elsewhere (const GArray *departments, const char *self_id)
-{
-  gint64 total = 0;
-
-  for (guint i = 0; i < departments->len; i++)
-    {
-      const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
-
-      if (dept->parent_id == NULL && dept->seat_allocation > 0 && !g_str_equal (dept->id, self_id))
-        total += dept->seat_allocation;
-    }
-  return total;
-}
-
-static gboolean
-check_allocation (PurserdCall *call, const GArray *departments, const PurserDepartmentRecord *dept,
-                  gint64 seats)
-{
-  g_auto (PurserSubscriptionRecord) sub = { 0 };
-  g_autoptr (GHashTable) counts = NULL;
-  g_autoptr (GError) error = NULL;
-  gint64 assigned, elsewhere, purchased, left;
-
-  if ((counts = load_license_counts (call)) == NULL)
-    return FALSE;
-  assigned = assigned_in_subtree (departments, counts, dept->id);
-  if (seats < assigned)
-    {
-      purserd_call_error (call, 409, "allocation_below_assigned", "seats",
-                          "%" G_GINT64_FORMAT " %s assigned in %s and its teams; allocate at "
-                          "least %" G_GINT64_FORMAT " seats or revoke licenses first.",
-                          assigned, plural (assigned, "license is", "licenses are"), dept->name,
-                          assigned);
-      return FALSE;
-    }
-
-  if (!purser_store_subscription_current (call->db, purserd_call_org_id (call), &sub, &error))
-    {
-      if (g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
-        purserd_call_error (call, 409, "no_subscription", NULL,
-                            "The organization has no subscription; subscribe before allocating "
-                            "seats to departments.");
-      else
-        purserd_call_fail (call, error);
-      return FALSE;
-    }
-  if (sub.state.status == PURSER_STATUS_CANCELED)
-    {
-      purserd_call_error (call, 409, "no_subscription", NULL,
-                          "The organization's subscription has ended; subscribe again before "
-                          "allocating seats to departments.");
-      return FALSE;
-    }
-
-  purchased = sub.state.seats;
-  elsewhere = allocated_elsewhere (departments, dept->id);
-  left = MAX (purchased - elsewhere, 0);
-  if (seats > left)
-    {
-      purserd_call_error (call, 409, "allocation_exceeds_seats", "seats",
-                          "Only %" G_GINT64_FORMAT " of the %" G_GINT64_FORMAT " purchased seats "
-                          "%s left to allocate (%" G_GINT64_FORMAT " %s allocated to other "
-                          "departments); allocate at most %" G_GINT64_FORMAT " or buy more seats.",
-                          left, purchased, left == 1 ? "is" : "are", elsewhere,
-                          elsewhere == 1 ? "is" : "are", left);
-      return FALSE;
-    }
-  return TRUE;
 }
 
 static void
@@ -1000,7 +817,7 @@ department_allocate (PurserdCall *call)
 {
   g_auto (PurserDepartmentRecord) before = { 0 };
   g_auto (PurserDepartmentRecord) dept = { 0 };
-  g_autoptr (GArray) departments = NULL;
+  g_auto (PurserdSeats) map = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) before_json = NULL;
   g_autoptr (JsonNode) after_json = NULL;
@@ -1015,9 +832,17 @@ department_allocate (PurserdCall *call)
                           before.name);
       return;
     }
-  if ((departments = load_departments (call)) == NULL)
+  if (!purserd_seats_load (call, &map))
     return;
-  if (seats >= 0 && !check_allocation (call, departments, &before, seats))
+  if (seats >= 0 && !map.subscribed)
+    {
+      purserd_call_error (call, 409, "no_subscription", NULL,
+                          "The organization has no subscription; subscribe before allocating "
+                          "seats to departments.");
+      return;
+    }
+  purserd_seats_group (&map, before.id)->allocation = seats;
+  if (!purserd_seats_check (call, &map, PURSER_SEAT_CHANGE_ALLOCATION, "seats"))
     return;
 
   department_copy (&before, &dept);
@@ -1025,7 +850,7 @@ department_allocate (PurserdCall *call)
   after_json = purserd_json_department (&dept);
   if (before.seat_allocation == dept.seat_allocation)
     {
-      reply_node (call, 200, after_json);
+      purserd_call_reply_node (call, 200, after_json);
       return;
     }
   before_json = purserd_json_department (&before);
@@ -1037,7 +862,7 @@ department_allocate (PurserdCall *call)
   if (!purserd_call_event (call, "department.updated", "department", dept.id, dept.id, before_json,
                            after_json))
     return;
-  reply_node (call, 200, after_json);
+  purserd_call_reply_node (call, 200, after_json);
 }
 
 const PurserdRoute purserd_org_routes[] = {

@@ -4,136 +4,46 @@
 #include "purserd-json.h"
 #include "purserd-routes.h"
 #include "purserd-scope.h"
+#include "purserd-seats.h"
 
 #define BULK_MAX 10000
 
-/* Where the organization's seats are: purchased, assigned in each top-level department
- * (its teams included) and in no department, and what each department was allocated. */
-typedef struct
-{
-  gint64 purchased;
-  gint64 assigned;
-  GArray *departments; /* PurserDepartmentRecord */
-  GHashTable *counts;  /* department id or "" → gint64 * (licenses assigned there) */
-} Seats;
-
 static void
-seats_clear (Seats *seats)
+add_seats (JsonBuilder *b, PurserdSeats *seats, GHashTable *scope)
 {
-  g_clear_pointer (&seats->departments, g_array_unref);
-  g_clear_pointer (&seats->counts, g_hash_table_unref);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Seats, seats_clear)
-
-static gboolean
-load_seats (PurserdCall *call, Seats *seats)
-{
-  g_auto (PurserSubscriptionRecord) sub = { 0 };
-  g_autoptr (GError) error = NULL;
-  const char *org_id = purserd_call_org_id (call);
-
-  seats->departments = purser_department_records_new ();
-  if (!purser_store_department_list (call->db, org_id, seats->departments, &error))
-    goto fail;
-  seats->counts = purser_store_license_count_by_department (call->db, org_id, &error);
-  if (seats->counts == NULL)
-    goto fail;
-  seats->assigned = purser_store_license_count (call->db, org_id);
-  if (purser_store_subscription_current (call->db, org_id, &sub, &error))
-    seats->purchased = sub.state.status == PURSER_STATUS_CANCELED ? 0 : sub.state.seats;
-  else if (!g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
-    goto fail;
-  return TRUE;
-
-fail:
-  purserd_call_fail (call, error);
-  return FALSE;
-}
-
-static gint64
-count_in (Seats *seats, const char *department_id)
-{
-  gint64 *count = g_hash_table_lookup (seats->counts, department_id ? department_id : "");
-
-  return count ? *count : 0;
-}
-
-/* Licenses assigned in a top-level department and everything below it. */
-static gint64
-assigned_in_subtree (Seats *seats, const char *root_id)
-{
-  g_autoptr (GHashTable) subtree = purserd_scope_subtree (seats->departments, root_id);
-  GHashTableIter iter;
-  gpointer id;
-  gint64 total = 0;
-
-  g_hash_table_iter_init (&iter, subtree);
-  while (g_hash_table_iter_next (&iter, &id, NULL))
-    total += count_in (seats, id);
-  return total;
-}
-
-static gint64
-allocated_total (Seats *seats)
-{
-  gint64 total = 0;
-
-  for (guint i = 0; i < seats->departments->len; i++)
-    {
-      PurserDepartmentRecord *dept = &g_array_index (seats->departments, PurserDepartmentRecord, i);
-
-      if (dept->parent_id == NULL && dept->seat_allocation >= 0)
-        total += dept->seat_allocation;
-    }
-  return total;
-}
-
-static void
-add_seats (JsonBuilder *b, Seats *seats, GHashTable *scope)
-{
-  gint64 unassigned_department = count_in (seats, NULL);
+  PurserSeatMap *map = &seats->map;
 
   json_builder_begin_object (b);
-  purser_wire_add_int (b, "purchased", seats->purchased);
-  purser_wire_add_int (b, "assigned", seats->assigned);
-  purser_wire_add_int (b, "available", MAX (seats->purchased - seats->assigned, 0));
-  purser_wire_add_int (b, "allocated", allocated_total (seats));
+  purser_wire_add_int (b, "purchased", map->purchased);
+  purser_wire_add_int (b, "assigned", purser_seat_map_assigned (map));
+  purser_wire_add_int (b, "available", MAX (map->purchased - purser_seat_map_assigned (map), 0));
+  purser_wire_add_int (b, "allocated", purser_seat_map_allocated (map));
   json_builder_set_member_name (b, "by_department");
   json_builder_begin_array (b);
-  for (guint i = 0; i < seats->departments->len; i++)
+  for (guint i = 0; i < map->groups->len; i++)
     {
-      PurserDepartmentRecord *dept = &g_array_index (seats->departments, PurserDepartmentRecord, i);
-      gint64 assigned;
+      PurserSeatGroup *group = &g_array_index (map->groups, PurserSeatGroup, i);
 
-      if (dept->parent_id != NULL || (scope && !g_hash_table_contains (scope, dept->id)))
+      /* Managers see their departments; people in no department only the whole org. */
+      if (scope != NULL && (group->id == NULL || !g_hash_table_contains (scope, group->id)))
         continue;
-      assigned = assigned_in_subtree (seats, dept->id);
+      if (group->id == NULL && group->assigned == 0)
+        continue;
       json_builder_begin_object (b);
-      purser_wire_add_string (b, "department_id", dept->id);
-      purser_wire_add_string (b, "name", dept->name);
-      purser_wire_add_int (b, "assigned", assigned);
+      purser_wire_add_string (b, "department_id", group->id);
+      purser_wire_add_string (b, "name", group->name);
+      purser_wire_add_int (b, "assigned", group->assigned);
       json_builder_set_member_name (b, "allocated");
-      if (dept->seat_allocation >= 0)
+      if (group->allocation >= 0)
         {
-          json_builder_add_int_value (b, dept->seat_allocation);
-          purser_wire_add_int (b, "available", MAX (dept->seat_allocation - assigned, 0));
+          json_builder_add_int_value (b, group->allocation);
+          purser_wire_add_int (b, "available", MAX (group->allocation - group->assigned, 0));
         }
       else
         {
           json_builder_add_null_value (b);
           purser_wire_add_string (b, "available", NULL);
         }
-      json_builder_end_object (b);
-    }
-  if (scope == NULL && unassigned_department > 0)
-    {
-      json_builder_begin_object (b);
-      purser_wire_add_string (b, "department_id", NULL);
-      purser_wire_add_string (b, "name", "No department");
-      purser_wire_add_int (b, "assigned", unassigned_department);
-      purser_wire_add_string (b, "allocated", NULL);
-      purser_wire_add_string (b, "available", NULL);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -143,13 +53,13 @@ add_seats (JsonBuilder *b, Seats *seats, GHashTable *scope)
 static void
 seats_get (PurserdCall *call)
 {
-  g_auto (Seats) seats = { 0 };
+  g_auto (PurserdSeats) seats = { 0 };
   g_autoptr (GHashTable) scope = NULL;
   g_autoptr (JsonBuilder) b = NULL;
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || !load_seats (call, &seats))
+  if (failed || !purserd_seats_load (call, &seats))
     return;
   b = json_builder_new_immutable ();
   add_seats (b, &seats, scope);
@@ -201,10 +111,8 @@ load_employees (PurserdCall *call, GHashTable *scope)
   if (!purserd_call_read_body (call, &reader))
     return NULL;
   purser_wire_read_strings (&reader, "employee_ids", TRUE, BULK_MAX, 64, &ids);
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       return NULL;
     }
@@ -233,13 +141,13 @@ static void
 reply_bulk (PurserdCall *call, const char *done_name, GPtrArray *done, const char *skipped_name,
             GPtrArray *skipped)
 {
-  g_auto (Seats) seats = { 0 };
+  g_auto (PurserdSeats) seats = { 0 };
   g_autoptr (GHashTable) scope = NULL;
   g_autoptr (JsonBuilder) b = NULL;
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || !load_seats (call, &seats))
+  if (failed || !purserd_seats_load (call, &seats))
     return;
   b = json_builder_new_immutable ();
   json_builder_begin_object (b);
@@ -257,74 +165,6 @@ reply_bulk (PurserdCall *call, const char *done_name, GPtrArray *done, const cha
   add_seats (b, &seats, scope);
   json_builder_end_object (b);
   purserd_call_reply (call, 200, b);
-}
-
-/* Seats for `wanted` new licenses: overall, in each allocated department, and in the pool
- * the departments without an allocation share. */
-static gboolean
-check_room (PurserdCall *call, Seats *seats, GArray *wanted)
-{
-  g_autoptr (GHashTable) new_by_top = g_hash_table_new (g_str_hash, g_str_equal);
-  gint64 pool = seats->purchased - allocated_total (seats);
-  gint64 pool_used = 0, pool_new = 0;
-  gint64 free_seats = seats->purchased - seats->assigned;
-
-  if ((gint64) wanted->len > free_seats)
-    {
-      purserd_call_error (call, 409, "not_enough_seats", "employee_ids",
-                          "%" G_GINT64_FORMAT " seats are free but %u licenses were asked for; "
-                          "add %" G_GINT64_FORMAT " seats first.",
-                          MAX (free_seats, 0), wanted->len,
-                          (gint64) wanted->len - MAX (free_seats, 0));
-      return FALSE;
-    }
-
-  for (guint i = 0; i < wanted->len; i++)
-    {
-      PurserEmployeeRecord *e = &g_array_index (wanted, PurserEmployeeRecord, i);
-      const char *top = purserd_scope_top_department (seats->departments, e->department_id);
-
-      g_hash_table_insert (
-          new_by_top, (gpointer) (top ? top : ""),
-          GINT_TO_POINTER (GPOINTER_TO_INT (g_hash_table_lookup (new_by_top, top ? top : "")) + 1));
-    }
-
-  for (guint i = 0; i < seats->departments->len; i++)
-    {
-      PurserDepartmentRecord *dept = &g_array_index (seats->departments, PurserDepartmentRecord, i);
-      gint64 assigned, extra;
-
-      if (dept->parent_id != NULL)
-        continue;
-      assigned = assigned_in_subtree (seats, dept->id);
-      extra = GPOINTER_TO_INT (g_hash_table_lookup (new_by_top, dept->id));
-      if (dept->seat_allocation < 0)
-        {
-          pool_used += assigned;
-          pool_new += extra;
-        }
-      else if (assigned + extra > dept->seat_allocation)
-        {
-          purserd_call_error (call, 409, "department_allocation_exceeded", "employee_ids",
-                              "%s has %" G_GINT64_FORMAT " of its %" G_GINT64_FORMAT
-                              " allocated seats free; %" G_GINT64_FORMAT
-                              " licenses were asked for there. Raise its allocation first.",
-                              dept->name, MAX (dept->seat_allocation - assigned, 0),
-                              dept->seat_allocation, extra);
-          return FALSE;
-        }
-    }
-  pool_used += count_in (seats, NULL);
-  pool_new += GPOINTER_TO_INT (g_hash_table_lookup (new_by_top, ""));
-  if (pool_new > 0 && pool_used + pool_new > pool)
-    {
-      purserd_call_error (call, 409, "not_enough_seats", "employee_ids",
-                          "%" G_GINT64_FORMAT " seats are free outside the departments' "
-                          "allocations but %" G_GINT64_FORMAT " licenses were asked for there.",
-                          MAX (pool - pool_used, 0), pool_new);
-      return FALSE;
-    }
-  return TRUE;
 }
 
 static gboolean
@@ -353,13 +193,14 @@ licenses_assign (PurserdCall *call)
   g_autoptr (GPtrArray) assigned = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) already = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  g_auto (Seats) seats = { 0 };
+  g_auto (PurserdSeats) seats = { 0 };
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || (employees = load_employees (call, scope)) == NULL || !load_seats (call, &seats))
+  if (failed || (employees = load_employees (call, scope)) == NULL
+      || !purserd_seats_load (call, &seats))
     return;
-  if (seats.purchased == 0)
+  if (!seats.subscribed)
     {
       purserd_call_error (call, 409, "no_subscription", NULL,
                           "There is no active subscription, so there are no seats to assign.");
@@ -387,7 +228,10 @@ licenses_assign (PurserdCall *call)
           g_array_append_val (wanted, copy);
         }
     }
-  if (!check_room (call, &seats, wanted))
+  for (guint i = 0; i < wanted->len; i++)
+    purserd_seats_group (&seats, g_array_index (wanted, PurserEmployeeRecord, i).department_id)
+        ->assigned++;
+  if (!purserd_seats_check (call, &seats, PURSER_SEAT_CHANGE_LICENSES, "employee_ids"))
     return;
 
   for (guint i = 0; i < wanted->len; i++)
@@ -414,11 +258,12 @@ licenses_revoke (PurserdCall *call)
   g_autoptr (GPtrArray) revoked = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) not_assigned = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  g_auto (Seats) seats = { 0 };
+  g_auto (PurserdSeats) seats = { 0 };
   gboolean failed = FALSE;
 
   scope = purserd_scope_departments (call, &failed);
-  if (failed || (employees = load_employees (call, scope)) == NULL || !load_seats (call, &seats))
+  if (failed || (employees = load_employees (call, scope)) == NULL
+      || !purserd_seats_load (call, &seats))
     return;
 
   for (guint i = 0; i < employees->len; i++)

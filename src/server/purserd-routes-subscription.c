@@ -4,6 +4,7 @@
 #include "purserd-billing.h"
 #include "purserd-json.h"
 #include "purserd-routes.h"
+#include "purserd-seats.h"
 
 #define SEATS_MAX      1000000
 #define PRICE_MAX      ((PurserCents) 100000000000) /* a billion dollars */
@@ -108,23 +109,11 @@ load_billing (PurserdCall *call, Billing *billing, gboolean need_live)
 static gboolean
 seat_floor (PurserdCall *call, PurserSeatFloor *floor)
 {
-  g_autoptr (GArray) departments = purser_department_records_new ();
-  g_autoptr (GError) error = NULL;
+  g_auto (PurserdSeats) seats = { 0 };
 
-  if (!purser_store_department_list (call->db, purserd_call_org_id (call), departments, &error))
-    {
-      purserd_call_fail (call, error);
-      return FALSE;
-    }
-  floor->assigned = purser_store_license_count (call->db, purserd_call_org_id (call));
-  floor->allocated = 0;
-  for (guint i = 0; i < departments->len; i++)
-    {
-      PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
-
-      if (dept->seat_allocation > 0)
-        floor->allocated += dept->seat_allocation;
-    }
+  if (!purserd_seats_load (call, &seats))
+    return FALSE;
+  purser_seat_map_floor (&seats.map, floor);
   return TRUE;
 }
 
@@ -157,24 +146,17 @@ apply_quote (PurserdCall *call, Billing *billing, PurserQuote *quote, const char
 
   if (quote->invoice_now)
     {
-      PurserInvoiceDraft draft = { 0 };
       PurserPeriod period = billing->sub.state.period;
 
       /* The invoice of a mid-cycle change covers the change date to the period end. */
       if (!created && quote->effective == PURSER_EFFECTIVE_NOW && call->today > period.start
           && call->today < period.end)
         period.start = call->today;
-      draft.lines = purser_lines_copy (quote->invoice.lines);
-      draft.subtotal = quote->invoice.subtotal;
-      draft.tax = quote->invoice.tax;
-      draft.total = quote->invoice.total;
-      draft.credit_applied = quote->invoice.credit_applied;
-      draft.tax_note = g_strdup (quote->invoice.tax_note);
-      if (!purserd_billing_issue_invoice (call->db, &billing->org, &billing->sub, &draft,
+      /* The invoice is the quote's: what the preview showed is what is billed. */
+      if (!purserd_billing_issue_invoice (call->db, &billing->org, &billing->sub, &quote->invoice,
                                           invoice_reason, period, call->today, call->now,
                                           call->actor, &invoice, &error))
         {
-          purser_invoice_draft_clear (&draft);
           purserd_call_fail (call, error);
           return;
         }
@@ -258,10 +240,8 @@ subscription_create (PurserdCall *call)
   purser_wire_read_nullable_string (&reader, "po_number", 100, &po_number, &present);
   purser_wire_read_nullable_string (&reader, "invoice_notes", PURSER_WIRE_TEXT_MAX, &notes,
                                     &present);
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       g_free (po_number);
       g_free (notes);
@@ -316,10 +296,8 @@ quote_change (PurserdCall *call, Billing *billing, PurserQuote *quote)
   if (!load_billing (call, billing, TRUE) || !purserd_call_read_body (call, &reader))
     return FALSE;
   read_change (&reader, billing->sub.state.cycle, &change);
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       return FALSE;
     }
@@ -378,10 +356,8 @@ subscription_cancel (PurserdCall *call)
   purser_wire_read_enum (&reader, "reason", TRUE, cancel_reasons, &reason);
   purser_wire_read_nullable_string (&reader, "comment", PURSER_WIRE_TEXT_MAX, &comment, &present);
   purser_wire_read_bool (&reader, "at_period_end", FALSE, &at_period_end);
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       return;
     }
@@ -466,10 +442,8 @@ subscription_patch (PurserdCall *call)
                                     &billing.sub.invoice_notes, &present);
   if (purser_wire_read_enum (&reader, "proration_billing", FALSE, proration_modes, &proration))
     s->proration_billing = (PurserProrationBilling) proration;
-  purser_wire_reader_finish (&reader);
-  if (purser_wire_reader_failed (&reader))
+  if (!purserd_call_reader_done (call, &reader))
     {
-      purserd_call_reader_error (call, &reader);
       purser_wire_reader_clear (&reader);
       return;
     }

@@ -106,10 +106,32 @@ purserd_scope_subtree (const GArray *departments, const char *root_id)
   return set;
 }
 
-static const PurserDepartmentRecord *
-find_department (const GArray *departments, const char *id)
+GArray *
+purserd_scope_load_departments (PurserdCall *call)
 {
-  for (guint i = 0; i < departments->len; i++)
+  g_autoptr (GArray) departments = purser_department_records_new ();
+  g_autoptr (GError) error = NULL;
+
+  if (!purser_store_department_list (call->db, purserd_call_org_id (call), departments, &error))
+    {
+      purserd_call_fail (call, error);
+      return NULL;
+    }
+  return g_steal_pointer (&departments);
+}
+
+char *
+purserd_scope_name_key (const char *name)
+{
+  g_autofree char *normal = g_utf8_normalize (name, -1, G_NORMALIZE_DEFAULT_COMPOSE);
+
+  return g_utf8_casefold (normal != NULL ? normal : name, -1);
+}
+
+const PurserDepartmentRecord *
+purserd_scope_find_department (const GArray *departments, const char *id)
+{
+  for (guint i = 0; id != NULL && i < departments->len; i++)
     {
       const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
 
@@ -128,12 +150,13 @@ purserd_scope_top_department (const GArray *departments, const char *department_
 
   if (department_id == NULL)
     return NULL;
-  dept = find_department (departments, department_id);
+  dept = purserd_scope_find_department (departments, department_id);
   /* At most one step per department: a corrupt cycle ends the walk instead of hanging. */
   for (guint steps = 0; dept != NULL && dept->parent_id != NULL && steps <= departments->len;
        steps++)
     {
-      const PurserDepartmentRecord *parent = find_department (departments, dept->parent_id);
+      const PurserDepartmentRecord *parent
+          = purserd_scope_find_department (departments, dept->parent_id);
 
       if (parent == NULL)
         break;

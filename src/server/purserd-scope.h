@@ -17,6 +17,14 @@ GHashTable *purserd_scope_departments (PurserdCall *call, gboolean *failed);
  * PurserDepartmentRecord. */
 GHashTable *purserd_scope_subtree (const GArray *departments, const char *root_id);
 
+/* Every department of the caller's organization (PurserDepartmentRecord), or NULL having
+ * answered the call with the storage error. */
+GArray *purserd_scope_load_departments (PurserdCall *call);
+const PurserDepartmentRecord *purserd_scope_find_department (const GArray *departments,
+                                                             const char *id);
+/* Department names compare as people read them: "Sales" and "sales" are one name. */
+char *purserd_scope_name_key (const char *name);
+
 /* The top-level department above `department_id` (itself when it has no parent), or NULL. */
 const char *purserd_scope_top_department (const GArray *departments, const char *department_id);
 

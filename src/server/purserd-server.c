@@ -80,7 +80,31 @@ purserd_call_error (PurserdCall *call, guint status, const char *code, const cha
 }
 
 void
+purserd_call_reply_node (PurserdCall *call, guint status, JsonNode *node)
+{
+  g_autofree char *body = purser_wire_to_string (node);
+
+  purserd_call_reply_text (call, status, NULL, body, strlen (body));
+}
+
+gboolean
+purserd_call_reader_done (PurserdCall *call, PurserWireReader *reader)
+{
+  purser_wire_reader_finish (reader);
+  if (!purser_wire_reader_failed (reader))
+    return TRUE;
+  purserd_call_reader_error (call, reader);
+  return FALSE;
+}
+
+void
 purserd_call_fail (PurserdCall *call, const GError *error)
+{
+  purserd_call_fail_field (call, error, NULL);
+}
+
+void
+purserd_call_fail_field (PurserdCall *call, const GError *error, const char *field)
 {
   if (error->domain == PURSER_STORE_ERROR)
     {
@@ -113,7 +137,21 @@ purserd_call_fail (PurserdCall *call, const GError *error)
             purserd_call_error (call, 409, "seats_below_allocated", "seats", "%s", error->message);
             return;
           case PURSER_CORE_ERROR_NOT_ALLOWED:
-            purserd_call_error (call, 409, "not_allowed", NULL, "%s", error->message);
+            purserd_call_error (call, 409, "not_allowed", field, "%s", error->message);
+            return;
+          case PURSER_CORE_ERROR_NOT_ENOUGH_SEATS:
+            purserd_call_error (call, 409, "not_enough_seats", field, "%s", error->message);
+            return;
+          case PURSER_CORE_ERROR_ALLOCATION_EXCEEDED:
+            purserd_call_error (call, 409, "department_allocation_exceeded", field, "%s",
+                                error->message);
+            return;
+          case PURSER_CORE_ERROR_ALLOCATION_BELOW_ASSIGNED:
+            purserd_call_error (call, 409, "allocation_below_assigned", field, "%s",
+                                error->message);
+            return;
+          case PURSER_CORE_ERROR_ALLOCATION_EXCEEDS_SEATS:
+            purserd_call_error (call, 409, "allocation_exceeds_seats", field, "%s", error->message);
             return;
           case PURSER_CORE_ERROR_NO_CHANGE:
             purserd_call_error (call, 422, "no_change", NULL, "%s", error->message);

@@ -90,6 +90,13 @@ void purserd_call_error (PurserdCall *call, guint status, const char *code, cons
                          const char *format, ...) G_GNUC_PRINTF (5, 6);
 /* Maps store, core and wire errors onto the envelope. */
 void purserd_call_fail (PurserdCall *call, const GError *error);
+/* The same, naming the request field the error is about. */
+void purserd_call_fail_field (PurserdCall *call, const GError *error, const char *field);
+/* Answers with a resource as it is. */
+void purserd_call_reply_node (PurserdCall *call, guint status, JsonNode *node);
+/* Ends reading a body: unknown members are refused; on any failure answers 400 and
+ * returns FALSE. */
+gboolean purserd_call_reader_done (PurserdCall *call, PurserWireReader *reader);
 /* 400 from a reader's first failure. */
 void purserd_call_reader_error (PurserdCall *call, PurserWireReader *reader);
 /* Parses the body into `reader`; answers 400 and returns FALSE when it is not an object. */
