@@ -817,7 +817,7 @@ department_allocate (PurserdCall *call)
 {
   g_auto (PurserDepartmentRecord) before = { 0 };
   g_auto (PurserDepartmentRecord) dept = { 0 };
-  g_auto (PurserdSeats) map = { 0 };
+  g_auto (PurserdSeats) org_seats = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) before_json = NULL;
   g_autoptr (JsonNode) after_json = NULL;
@@ -832,17 +832,17 @@ department_allocate (PurserdCall *call)
                           before.name);
       return;
     }
-  if (!purserd_seats_load (call, &map))
+  if (!purserd_seats_load (call, &org_seats))
     return;
-  if (seats >= 0 && !map.subscribed)
+  if (seats >= 0 && org_seats.map.purchased == 0)
     {
       purserd_call_error (call, 409, "no_subscription", NULL,
                           "The organization has no subscription; subscribe before allocating "
                           "seats to departments.");
       return;
     }
-  purserd_seats_group (&map, before.id)->allocation = seats;
-  if (!purserd_seats_check (call, &map, PURSER_SEAT_CHANGE_ALLOCATION, "seats"))
+  purserd_seats_group (&org_seats, before.id)->allocation = seats;
+  if (!purserd_seats_check (call, &org_seats, PURSER_SEAT_CHANGE_ALLOCATION, "seats"))
     return;
 
   department_copy (&before, &dept);

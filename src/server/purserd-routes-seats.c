@@ -200,7 +200,7 @@ licenses_assign (PurserdCall *call)
   if (failed || (employees = load_employees (call, scope)) == NULL
       || !purserd_seats_load (call, &seats))
     return;
-  if (!seats.subscribed)
+  if (seats.map.purchased == 0)
     {
       purserd_call_error (call, 409, "no_subscription", NULL,
                           "There is no active subscription, so there are no seats to assign.");

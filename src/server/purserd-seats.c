@@ -20,11 +20,11 @@ purserd_seats_load (PurserdCall *call, PurserdSeats *seats)
   seats->counts = purser_store_license_count_by_department (call->db, org_id, &error);
   if (seats->counts == NULL)
     goto fail;
+  /* A live subscription has at least one seat; without one there are none. */
   if (purser_store_subscription_current (call->db, org_id, &sub, &error))
-    seats->subscribed = sub.state.status != PURSER_STATUS_CANCELED;
+    seats->map.purchased = sub.state.status != PURSER_STATUS_CANCELED ? sub.state.seats : 0;
   else if (!g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
     goto fail;
-  seats->map.purchased = seats->subscribed ? sub.state.seats : 0;
 
   for (guint i = 0; i < seats->departments->len; i++)
     {

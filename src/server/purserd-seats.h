@@ -7,14 +7,14 @@
 G_BEGIN_DECLS
 
 /* The organization's seats as the core's allocation rules see them, loaded once per
- * request: purchased seats, departments with their allocations, licenses per department.
- * Routes change the map the way their change would and ask the core to check it. */
+ * request: purchased seats (0 without a live subscription), departments with their
+ * allocations, licenses per department. Routes change the map the way their change would
+ * and ask the core to check it. */
 typedef struct
 {
   PurserSeatMap map;
   GArray *departments; /* PurserDepartmentRecord */
   GHashTable *counts;  /* department id, or "" for none → gint64 * licenses */
-  gboolean subscribed; /* there is a subscription that is not canceled */
 } PurserdSeats;
 
 /* Answers the call and returns FALSE on a storage failure. */
