@@ -259,4 +259,96 @@ test_list_all (PurserdHarness *h, const char *path, const char *token)
   return all;
 }
 
+/* ── fixtures ──────────────────────────────────────────────────────────────────── */
+
+/* One server on the test clock at 2026-03-01T09:00:00Z, two organizations with an admin
+ * each: A is "Acme Corp" (ACME), B is "Globex" (GLOBEX). */
+typedef struct
+{
+  PurserdHarness *h;
+  char *org_a;
+  char *token_a;
+  char *org_b;
+  char *token_b;
+} TestTwoOrgs;
+
+static inline void
+test_two_orgs_setup (TestTwoOrgs *f, gconstpointer data)
+{
+  f->h = harness_start ("2026-03-01T09:00:00Z", NULL);
+  harness_create_org (f->h, "Acme Corp", "ACME", &f->org_a, &f->token_a);
+  harness_create_org (f->h, "Globex", "GLOBEX", &f->org_b, &f->token_b);
+}
+
+static inline void
+test_two_orgs_teardown (TestTwoOrgs *f, gconstpointer data)
+{
+  harness_stop (f->h);
+  g_free (f->org_a);
+  g_free (f->token_a);
+  g_free (f->org_b);
+  g_free (f->token_b);
+}
+
+/* A test at `path` on a fresh TestTwoOrgs. */
+#define test_add_two_orgs(path, func) \
+  g_test_add ((path), TestTwoOrgs, NULL, test_two_orgs_setup, (func), test_two_orgs_teardown)
+
+/* purserd --demo: Northwind Labs, on the test clock at TEST_DEMO_NOW. Every demo login has
+ * the password TEST_DEMO_PASSWORD. */
+#define TEST_DEMO_NOW      "2026-03-11T09:00:00Z"
+#define TEST_DEMO_PASSWORD "northwind-demo"
+
+/* The demo organization and its people's tokens: test_demo_setup signs in its admin only
+ * (the other tokens stay NULL), test_demo_roles_setup one person of each role. */
+typedef struct
+{
+  PurserdHarness *h;
+  char *org;
+  char *admin;     /* finance@: admin */
+  char *executive; /* ceo@ */
+  char *manager;   /* eng.manager@: manages Engineering */
+  char *employee;  /* ada.andersen@ */
+} TestDemo;
+
+static inline void
+test_demo_setup (TestDemo *f, gconstpointer data)
+{
+  const char *const args[] = { "--demo", NULL };
+  g_autoptr (JsonNode) me = NULL;
+
+  f->h = harness_start (TEST_DEMO_NOW, args);
+  f->admin = harness_login (f->h, "finance@northwind.example", TEST_DEMO_PASSWORD);
+  me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
+  f->org = g_strdup (harness_get_str (me, "org.id"));
+}
+
+static inline void
+test_demo_roles_setup (TestDemo *f, gconstpointer data)
+{
+  test_demo_setup (f, data);
+  f->executive = harness_login (f->h, "ceo@northwind.example", TEST_DEMO_PASSWORD);
+  f->manager = harness_login (f->h, "eng.manager@northwind.example", TEST_DEMO_PASSWORD);
+  f->employee = harness_login (f->h, "ada.andersen@northwind.example", TEST_DEMO_PASSWORD);
+}
+
+static inline void
+test_demo_teardown (TestDemo *f, gconstpointer data)
+{
+  harness_stop (f->h);
+  g_free (f->org);
+  g_free (f->admin);
+  g_free (f->executive);
+  g_free (f->manager);
+  g_free (f->employee);
+}
+
+/* A test at `path` on a fresh demo, signed in as its admin. */
+#define test_add_demo(path, func) \
+  g_test_add ((path), TestDemo, NULL, test_demo_setup, (func), test_demo_teardown)
+
+/* A test at `path` on a fresh demo, signed in as one person of each role. */
+#define test_add_demo_roles(path, func) \
+  g_test_add ((path), TestDemo, NULL, test_demo_roles_setup, (func), test_demo_teardown)
+
 G_END_DECLS

@@ -7,75 +7,6 @@
 /* Sign-in, tokens, the operator, the roles on every kind of route, and tenancy: another
  * organization's ids do not exist for a user. */
 
-#define DEMO_PASSWORD "northwind-demo"
-
-/* ── fixtures ──────────────────────────────────────────────────────────────────── */
-
-/* One server, two organizations with an admin each. */
-typedef struct
-{
-  PurserdHarness *h;
-  char *org_a;
-  char *token_a;
-  char *org_b;
-  char *token_b;
-} TwoOrgs;
-
-static void
-two_orgs_setup (TwoOrgs *f, gconstpointer data)
-{
-  f->h = harness_start ("2026-03-01T09:00:00Z", NULL);
-  harness_create_org (f->h, "Acme Corp", "ACME", &f->org_a, &f->token_a);
-  harness_create_org (f->h, "Globex", "GLOBEX", &f->org_b, &f->token_b);
-}
-
-static void
-two_orgs_teardown (TwoOrgs *f, gconstpointer data)
-{
-  harness_stop (f->h);
-  g_free (f->org_a);
-  g_free (f->token_a);
-  g_free (f->org_b);
-  g_free (f->token_b);
-}
-
-/* The demo organization, signed in as each of its people. */
-typedef struct
-{
-  PurserdHarness *h;
-  char *org;
-  char *admin;     /* finance@: admin */
-  char *executive; /* ceo@ */
-  char *manager;   /* eng.manager@: manages Engineering */
-  char *employee;  /* ada.andersen@ */
-} Demo;
-
-static void
-demo_setup (Demo *f, gconstpointer data)
-{
-  const char *const args[] = { "--demo", NULL };
-  g_autoptr (JsonNode) me = NULL;
-
-  f->h = harness_start ("2026-03-11T09:00:00Z", args);
-  f->admin = harness_login (f->h, "finance@northwind.example", DEMO_PASSWORD);
-  f->executive = harness_login (f->h, "ceo@northwind.example", DEMO_PASSWORD);
-  f->manager = harness_login (f->h, "eng.manager@northwind.example", DEMO_PASSWORD);
-  f->employee = harness_login (f->h, "ada.andersen@northwind.example", DEMO_PASSWORD);
-  me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
-  f->org = g_strdup (harness_get_str (me, "user.org_id"));
-}
-
-static void
-demo_teardown (Demo *f, gconstpointer data)
-{
-  harness_stop (f->h);
-  g_free (f->org);
-  g_free (f->admin);
-  g_free (f->executive);
-  g_free (f->manager);
-  g_free (f->employee);
-}
-
 /* ── helpers ───────────────────────────────────────────────────────────────────── */
 
 static guint
@@ -133,7 +64,7 @@ subtree_of (PurserdHarness *h, const char *org, const char *token, const char *n
 /* ── sign-in ───────────────────────────────────────────────────────────────────── */
 
 static void
-test_login (TwoOrgs *f, gconstpointer data)
+test_login (TestTwoOrgs *f, gconstpointer data)
 {
   g_autoptr (JsonNode) answer = NULL;
   g_autoptr (JsonNode) me = NULL;
@@ -163,7 +94,7 @@ test_login (TwoOrgs *f, gconstpointer data)
 }
 
 static void
-test_login_refused (TwoOrgs *f, gconstpointer data)
+test_login_refused (TestTwoOrgs *f, gconstpointer data)
 {
   g_autoptr (JsonNode) wrong = NULL;
   g_autoptr (JsonNode) unknown = NULL;
@@ -189,7 +120,7 @@ test_login_refused (TwoOrgs *f, gconstpointer data)
 }
 
 static void
-test_token_required (TwoOrgs *f, gconstpointer data)
+test_token_required (TestTwoOrgs *f, gconstpointer data)
 {
   g_autofree char *org = test_path ("/v1/orgs/%s", f->org_a);
   g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org_a);
@@ -235,7 +166,7 @@ test_token_required (TwoOrgs *f, gconstpointer data)
 }
 
 static void
-test_logout (TwoOrgs *f, gconstpointer data)
+test_logout (TestTwoOrgs *f, gconstpointer data)
 {
   g_autofree char *second = harness_login (f->h, "admin@acme.test", HARNESS_PASSWORD);
   g_autoptr (JsonNode) out = NULL;
@@ -260,7 +191,7 @@ test_logout (TwoOrgs *f, gconstpointer data)
 }
 
 static void
-test_operator (TwoOrgs *f, gconstpointer data)
+test_operator (TestTwoOrgs *f, gconstpointer data)
 {
   const char *body
       = "{\"name\": \"Initech\", \"code\": \"INIT\", \"admin\": {\"email\": "
@@ -307,8 +238,33 @@ test_operator (TwoOrgs *f, gconstpointer data)
   assert_error (clock, status, 401, NULL);
 }
 
+/* A request of B's admin, and the path it goes to (owned). */
+typedef struct
+{
+  const char *method;
+  char *path;
+  const char *body;
+} Probe;
+
+/* Each probe finds nothing for B's admin: 404 not_found. Frees the paths. */
 static void
-test_tenancy (TwoOrgs *f, gconstpointer data)
+assert_not_found_for_b (TestTwoOrgs *f, Probe *probes, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (JsonNode) answer = NULL;
+      guint status = 0;
+
+      g_test_message ("%s %s", probes[i].method, probes[i].path);
+      answer = harness_request (f->h, probes[i].method, probes[i].path, f->token_b, probes[i].body,
+                                &status);
+      assert_error (answer, status, 404, "not_found");
+      g_free (probes[i].path);
+    }
+}
+
+static void
+test_tenancy (TestTwoOrgs *f, gconstpointer data)
 {
   g_autofree char *sub_a = test_path ("/v1/orgs/%s/subscription", f->org_a);
   g_autoptr (JsonNode) created = NULL;
@@ -317,17 +273,11 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
   g_autofree char *employee_a = NULL;
   g_autofree char *department_a = NULL;
   const char *invoice_a;
-  struct
-  {
-    const char *method;
-    char *path;
-    char *body;
-  } foreign[] = {
+  Probe foreign[] = {
     { "GET", test_path ("/v1/orgs/%s", f->org_a), NULL },
-    { "PATCH", test_path ("/v1/orgs/%s", f->org_a), g_strdup ("{\"name\": \"Mine\"}") },
+    { "PATCH", test_path ("/v1/orgs/%s", f->org_a), "{\"name\": \"Mine\"}" },
     { "GET", test_path ("/v1/orgs/%s/subscription", f->org_a), NULL },
-    { "POST", test_path ("/v1/orgs/%s/subscription/change", f->org_a),
-      g_strdup ("{\"seats\": 2}") },
+    { "POST", test_path ("/v1/orgs/%s/subscription/change", f->org_a), "{\"seats\": 2}" },
     { "GET", test_path ("/v1/orgs/%s/invoices", f->org_a), NULL },
     { "GET", test_path ("/v1/orgs/%s/employees", f->org_a), NULL },
     { "GET", test_path ("/v1/orgs/%s/events?after=0", f->org_a), NULL },
@@ -346,63 +296,27 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
   sub_before = call_ok (f->h, "GET", sub_a, f->token_a, NULL, 200);
 
   /* B's admin, through A's organization: no such organization. */
-  for (guint i = 0; i < G_N_ELEMENTS (foreign); i++)
-    {
-      g_autoptr (JsonNode) answer = NULL;
-      guint status = 0;
-
-      g_test_message ("%s %s", foreign[i].method, foreign[i].path);
-      answer = harness_request (f->h, foreign[i].method, foreign[i].path, f->token_b,
-                                foreign[i].body, &status);
-      assert_error (answer, status, 404, "not_found");
-      g_free (foreign[i].path);
-      g_free (foreign[i].body);
-    }
+  assert_not_found_for_b (f, foreign, G_N_ELEMENTS (foreign));
 
   /* B's admin, with A's ids inside B's own organization: they do not exist there. */
   {
-    g_autofree char *invoice = test_path ("/v1/orgs/%s/invoices/%s", f->org_b, invoice_a);
-    g_autofree char *void_path = test_path ("/v1/orgs/%s/invoices/%s/void", f->org_b, invoice_a);
-    g_autofree char *employee = test_path ("/v1/orgs/%s/employees/%s", f->org_b, employee_a);
-    g_autofree char *department = test_path ("/v1/orgs/%s/departments/%s", f->org_b, department_a);
-    g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org_b);
     g_autofree char *assign_body = g_strdup_printf ("{\"employee_ids\": [\"%s\"]}", employee_a);
-    g_autofree char *nonexistent = test_path ("/v1/orgs/%s/invoices/inv_doesnotexist", f->org_b);
-    g_autoptr (JsonNode) a1 = NULL;
-    g_autoptr (JsonNode) a2 = NULL;
-    g_autoptr (JsonNode) a3 = NULL;
-    g_autoptr (JsonNode) a4 = NULL;
-    g_autoptr (JsonNode) a5 = NULL;
-    g_autoptr (JsonNode) a6 = NULL;
-    g_autoptr (JsonNode) a8 = NULL;
-    guint status = 0;
+    Probe inside_b[] = {
+      { "GET", test_path ("/v1/orgs/%s/invoices/%s", f->org_b, invoice_a), NULL },
+      { "POST", test_path ("/v1/orgs/%s/invoices/%s/void", f->org_b, invoice_a), NULL },
+      { "PATCH", test_path ("/v1/orgs/%s/employees/%s", f->org_b, employee_a),
+        "{\"name\": \"Taken Over\"}" },
+      { "PATCH", test_path ("/v1/orgs/%s/departments/%s", f->org_b, department_a),
+        "{\"name\": \"Ours now\"}" },
+      { "DELETE", test_path ("/v1/orgs/%s/departments/%s", f->org_b, department_a), NULL },
+      { "POST", test_path ("/v1/orgs/%s/licenses/assign", f->org_b), assign_body },
+      /* A foreign id and one that never existed look alike. */
+      { "GET", test_path ("/v1/orgs/%s/invoices/inv_doesnotexist", f->org_b), NULL },
+      /* An organization that does not exist at all answers like a foreign one. */
+      { "GET", g_strdup ("/v1/orgs/org_doesnotexist"), NULL },
+    };
 
-    a1 = harness_request (f->h, "GET", invoice, f->token_b, NULL, &status);
-    assert_error (a1, status, 404, "not_found");
-    a2 = harness_request (f->h, "POST", void_path, f->token_b, NULL, &status);
-    assert_error (a2, status, 404, "not_found");
-    a3 = harness_request (f->h, "PATCH", employee, f->token_b, "{\"name\": \"Taken Over\"}",
-                          &status);
-    assert_error (a3, status, 404, "not_found");
-    a4 = harness_request (f->h, "PATCH", department, f->token_b, "{\"name\": \"Ours now\"}",
-                          &status);
-    assert_error (a4, status, 404, "not_found");
-    a5 = harness_request (f->h, "DELETE", department, f->token_b, NULL, &status);
-    assert_error (a5, status, 404, "not_found");
-    a6 = harness_request (f->h, "POST", assign, f->token_b, assign_body, &status);
-    assert_error (a6, status, 404, "not_found");
-    /* A foreign id and one that never existed look alike. */
-    a8 = harness_request (f->h, "GET", nonexistent, f->token_b, NULL, &status);
-    assert_error (a8, status, 404, "not_found");
-  }
-
-  /* An organization that does not exist at all answers like a foreign one. */
-  {
-    g_autoptr (JsonNode) answer = NULL;
-    guint status = 0;
-
-    answer = harness_request (f->h, "GET", "/v1/orgs/org_doesnotexist", f->token_b, NULL, &status);
-    assert_error (answer, status, 404, "not_found");
+    assert_not_found_for_b (f, inside_b, G_N_ELEMENTS (inside_b));
   }
 
   /* Nothing of A changed. */
@@ -426,26 +340,43 @@ test_tenancy (TwoOrgs *f, gconstpointer data)
 
 /* ── roles, on the demo organization ───────────────────────────────────────────── */
 
-static void
-test_roles_admin (Demo *f, gconstpointer data)
+/* A request on the demo organization: `under` follows its "/v1/orgs/<id>". */
+typedef struct
 {
-  g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
+  const char *method;
+  const char *under;
+  const char *body;
+} OrgRoute;
+
+/* Each route answers `expected` to `token` (with the error envelope when it is an error). */
+static void
+assert_routes_answer (TestDemo *f, const char *token, const OrgRoute *routes, guint n,
+                      guint expected)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = test_path ("/v1/orgs/%s%s", f->org, routes[i].under);
+
+      g_test_message ("%s %s", routes[i].method, path);
+      g_assert_cmpuint (status_of (f->h, routes[i].method, path, token, routes[i].body), ==,
+                        expected);
+    }
+}
+
+static void
+test_roles_admin (TestDemo *f, gconstpointer data)
+{
+  static const OrgRoute reads[] = {
+    { "GET", "" },           { "GET", "/subscription" }, { "GET", "/seats" },
+    { "GET", "/employees" }, { "GET", "/invoices" },     { "GET", "/events?after=0" },
+  };
   g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
   g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->org);
-  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
-  g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
-  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
-  g_autofree char *events = test_path ("/v1/orgs/%s/events?after=0", f->org);
   g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
   g_autoptr (JsonNode) answer = NULL;
 
   g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "admin");
-  g_assert_cmpuint (status_of (f->h, "GET", org, f->admin, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", sub, f->admin, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", seats, f->admin, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", employees, f->admin, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->admin, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", events, f->admin, NULL), ==, 200);
+  assert_routes_answer (f, f->admin, reads, G_N_ELEMENTS (reads), 200);
 
   answer = call_ok (f->h, "GET", sub, f->admin, NULL, 200);
   {
@@ -457,16 +388,10 @@ test_roles_admin (Demo *f, gconstpointer data)
 }
 
 static void
-test_roles_executive (Demo *f, gconstpointer data)
+test_roles_executive (TestDemo *f, gconstpointer data)
 {
-  g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
+  static const OrgRoute reads[] = { { "GET", "/invoices" }, { "GET", "/seats" }, { "GET", "" } };
   g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
-  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->org);
-  g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->org);
-  g_autofree char *cancel = test_path ("/v1/orgs/%s/subscription/cancel", f->org);
-  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
-  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
-  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
   g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->executive, NULL, 200);
   g_autoptr (JsonNode) before = NULL;
   g_autoptr (JsonNode) after = NULL;
@@ -476,32 +401,35 @@ test_roles_executive (Demo *f, gconstpointer data)
   /* Reads everything… */
   before = call_ok (f->h, "GET", sub, f->executive, NULL, 200);
   g_assert_cmpstr (harness_get_str (before, "subscription.plan"), ==, "business");
-  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->executive, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", seats, f->executive, NULL), ==, 200);
-  g_assert_cmpuint (status_of (f->h, "GET", org, f->executive, NULL), ==, 200);
+  assert_routes_answer (f, f->executive, reads, G_N_ELEMENTS (reads), 200);
 
   /* …and changes nothing of the plan. */
   more = g_strdup_printf ("{\"seats\": %" G_GINT64_FORMAT "}",
                           harness_get_int (before, "subscription.seats") + 5);
-  g_assert_cmpuint (status_of (f->h, "POST", change, f->executive, more), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "POST", preview, f->executive, more), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "POST", cancel, f->executive, "{\"reason\": \"other\"}"), ==,
-                    403);
-  g_assert_cmpuint (status_of (f->h, "PATCH", sub, f->executive, "{\"po_number\": \"X\"}"), ==,
-                    403);
-  g_assert_cmpuint (status_of (f->h, "PATCH", org, f->executive, "{\"name\": \"X\"}"), ==, 403);
-  g_assert_cmpuint (
-      status_of (f->h, "POST", assign, f->executive, "{\"employee_ids\": [\"emp_x\"]}"), ==, 403);
+  {
+    const OrgRoute writes[] = {
+      { "POST", "/subscription/change", more },
+      { "POST", "/subscription/preview", more },
+      { "POST", "/subscription/cancel", "{\"reason\": \"other\"}" },
+      { "PATCH", "/subscription", "{\"po_number\": \"X\"}" },
+      { "PATCH", "", "{\"name\": \"X\"}" },
+      { "POST", "/licenses/assign", "{\"employee_ids\": [\"emp_x\"]}" },
+    };
+
+    assert_routes_answer (f, f->executive, writes, G_N_ELEMENTS (writes), 403);
+  }
   after = call_ok (f->h, "GET", sub, f->admin, NULL, 200);
   g_assert_true (json_node_equal (before, after));
 }
 
 static void
-test_roles_manager (Demo *f, gconstpointer data)
+test_roles_manager (TestDemo *f, gconstpointer data)
 {
-  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
-  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->org);
-  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
+  static const OrgRoute closed[] = {
+    { "GET", "/subscription" },
+    { "GET", "/invoices" },
+    { "POST", "/subscription/change", "{\"seats\": 500}" },
+  };
   g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
   g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
   g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
@@ -519,9 +447,7 @@ test_roles_manager (Demo *f, gconstpointer data)
   g_assert_cmpstr (harness_get_str (me, "user.role"), ==, "manager");
 
   /* Not the plan, not the invoices. */
-  g_assert_cmpuint (status_of (f->h, "GET", sub, f->manager, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->manager, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "POST", change, f->manager, "{\"seats\": 500}"), ==, 403);
+  assert_routes_answer (f, f->manager, closed, G_N_ELEMENTS (closed), 403);
 
   /* Seats: only Engineering. */
   seats_answer = call_ok (f->h, "GET", seats, f->manager, NULL, 200);
@@ -588,15 +514,18 @@ test_roles_manager (Demo *f, gconstpointer data)
 }
 
 static void
-test_roles_employee (Demo *f, gconstpointer data)
+test_roles_employee (TestDemo *f, gconstpointer data)
 {
+  static const OrgRoute closed[] = {
+    { "GET", "/employees" },
+    { "GET", "/subscription" },
+    { "GET", "/seats" },
+    { "GET", "/invoices" },
+    { "GET", "/events?after=0" },
+    { "POST", "/licenses/assign", "{\"employee_ids\": [\"emp_x\"]}" },
+    { "PATCH", "", "{\"name\": \"Mine\"}" },
+  };
   g_autofree char *org = test_path ("/v1/orgs/%s", f->org);
-  g_autofree char *sub = test_path ("/v1/orgs/%s/subscription", f->org);
-  g_autofree char *seats = test_path ("/v1/orgs/%s/seats", f->org);
-  g_autofree char *employees = test_path ("/v1/orgs/%s/employees", f->org);
-  g_autofree char *invoices = test_path ("/v1/orgs/%s/invoices", f->org);
-  g_autofree char *events = test_path ("/v1/orgs/%s/events?after=0", f->org);
-  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org);
   g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->employee, NULL, 200);
   g_autoptr (JsonNode) own = NULL;
 
@@ -605,14 +534,7 @@ test_roles_employee (Demo *f, gconstpointer data)
   own = call_ok (f->h, "GET", org, f->employee, NULL, 200);
   g_assert_cmpstr (harness_get_str (test_resource (own, "org"), "name"), ==, "Northwind Labs");
 
-  g_assert_cmpuint (status_of (f->h, "GET", employees, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "GET", sub, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "GET", seats, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "GET", invoices, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "GET", events, f->employee, NULL), ==, 403);
-  g_assert_cmpuint (
-      status_of (f->h, "POST", assign, f->employee, "{\"employee_ids\": [\"emp_x\"]}"), ==, 403);
-  g_assert_cmpuint (status_of (f->h, "PATCH", org, f->employee, "{\"name\": \"Mine\"}"), ==, 403);
+  assert_routes_answer (f, f->employee, closed, G_N_ELEMENTS (closed), 403);
 }
 
 /* Every route against every role: who may pass the role check. Mutations carry a body (or
@@ -629,7 +551,7 @@ enum
 };
 
 static void
-test_roles_matrix (Demo *f, gconstpointer data)
+test_roles_matrix (TestDemo *f, gconstpointer data)
 {
   static const char probe[] = "{\"__role_probe__\": true}";
   g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", f->employee, NULL, 200);
@@ -726,28 +648,17 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add ("/purser/server/auth/login", TwoOrgs, NULL, two_orgs_setup, test_login,
-              two_orgs_teardown);
-  g_test_add ("/purser/server/auth/login-refused", TwoOrgs, NULL, two_orgs_setup,
-              test_login_refused, two_orgs_teardown);
-  g_test_add ("/purser/server/auth/token-required", TwoOrgs, NULL, two_orgs_setup,
-              test_token_required, two_orgs_teardown);
-  g_test_add ("/purser/server/auth/logout", TwoOrgs, NULL, two_orgs_setup, test_logout,
-              two_orgs_teardown);
-  g_test_add ("/purser/server/auth/operator", TwoOrgs, NULL, two_orgs_setup, test_operator,
-              two_orgs_teardown);
-  g_test_add ("/purser/server/auth/tenancy", TwoOrgs, NULL, two_orgs_setup, test_tenancy,
-              two_orgs_teardown);
-  g_test_add ("/purser/server/auth/roles/admin", Demo, NULL, demo_setup, test_roles_admin,
-              demo_teardown);
-  g_test_add ("/purser/server/auth/roles/executive", Demo, NULL, demo_setup, test_roles_executive,
-              demo_teardown);
-  g_test_add ("/purser/server/auth/roles/manager", Demo, NULL, demo_setup, test_roles_manager,
-              demo_teardown);
-  g_test_add ("/purser/server/auth/roles/employee", Demo, NULL, demo_setup, test_roles_employee,
-              demo_teardown);
-  g_test_add ("/purser/server/auth/roles/matrix", Demo, NULL, demo_setup, test_roles_matrix,
-              demo_teardown);
+  test_add_two_orgs ("/purser/server/auth/login", test_login);
+  test_add_two_orgs ("/purser/server/auth/login-refused", test_login_refused);
+  test_add_two_orgs ("/purser/server/auth/token-required", test_token_required);
+  test_add_two_orgs ("/purser/server/auth/logout", test_logout);
+  test_add_two_orgs ("/purser/server/auth/operator", test_operator);
+  test_add_two_orgs ("/purser/server/auth/tenancy", test_tenancy);
+  test_add_demo_roles ("/purser/server/auth/roles/admin", test_roles_admin);
+  test_add_demo_roles ("/purser/server/auth/roles/executive", test_roles_executive);
+  test_add_demo_roles ("/purser/server/auth/roles/manager", test_roles_manager);
+  test_add_demo_roles ("/purser/server/auth/roles/employee", test_roles_employee);
+  test_add_demo_roles ("/purser/server/auth/roles/matrix", test_roles_matrix);
 
   return g_test_run ();
 }

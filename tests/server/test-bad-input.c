@@ -17,14 +17,10 @@
 
 typedef struct
 {
-  PurserdHarness *h;
-  char *org_a; /* a subscription, a department, an employee with a license */
-  char *token_a;
-  char *org_b; /* no subscription */
-  char *token_b;
-  char *invoice;  /* A's first invoice, open */
-  char *licensed; /* A's employee with a license */
-  char *other;    /* A's employee without one */
+  TestTwoOrgs orgs; /* A: a subscription, a department, an employee with a license; B: none */
+  char *invoice;    /* A's first invoice, open */
+  char *licensed;   /* A's employee with a license */
+  char *other;      /* A's employee without one */
   GPtrArray *snapshot;
 } Fixture;
 
@@ -35,27 +31,27 @@ take_snapshot (Fixture *f)
   GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   const char *a_paths[] = { "", "/subscription", "/seats", "/departments", "/events?after=0" };
   const char *lists[] = { "/invoices", "/employees", "/licenses" };
-  g_autofree char *b_sub = test_path ("/v1/orgs/%s/subscription", f->org_b);
-  g_autofree char *b_events = test_path ("/v1/orgs/%s/events?after=0", f->org_b);
+  g_autofree char *b_sub = test_path ("/v1/orgs/%s/subscription", f->orgs.org_b);
+  g_autofree char *b_events = test_path ("/v1/orgs/%s/events?after=0", f->orgs.org_b);
   guint status = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (a_paths); i++)
     {
-      g_autofree char *path = test_path ("/v1/orgs/%s%s", f->org_a, a_paths[i]);
+      g_autofree char *path = test_path ("/v1/orgs/%s%s", f->orgs.org_a, a_paths[i]);
 
-      g_ptr_array_add (all, call_ok (f->h, "GET", path, f->token_a, NULL, 200));
+      g_ptr_array_add (all, call_ok (f->orgs.h, "GET", path, f->orgs.token_a, NULL, 200));
     }
   for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
     {
-      g_autofree char *path = test_path ("/v1/orgs/%s%s", f->org_a, lists[i]);
-      JsonArray *items = test_list_all (f->h, path, f->token_a);
+      g_autofree char *path = test_path ("/v1/orgs/%s%s", f->orgs.org_a, lists[i]);
+      JsonArray *items = test_list_all (f->orgs.h, path, f->orgs.token_a);
 
       g_ptr_array_add (all, json_node_init_array (json_node_alloc (), items));
       json_array_unref (items);
     }
-  g_ptr_array_add (all, harness_request (f->h, "GET", b_sub, f->token_b, NULL, &status));
+  g_ptr_array_add (all, harness_request (f->orgs.h, "GET", b_sub, f->orgs.token_b, NULL, &status));
   assert_error (g_ptr_array_index (all, all->len - 1), status, 404, "no_subscription");
-  g_ptr_array_add (all, call_ok (f->h, "GET", b_events, f->token_b, NULL, 200));
+  g_ptr_array_add (all, call_ok (f->orgs.h, "GET", b_events, f->orgs.token_b, NULL, 200));
   return all;
 }
 
@@ -76,9 +72,9 @@ assert_unchanged_and_alive (Fixture *f)
         g_assert_true (
             json_node_equal (g_ptr_array_index (now, i), g_ptr_array_index (f->snapshot, i)));
       }
-  health = call_ok (f->h, "GET", "/healthz", NULL, NULL, 200);
+  health = call_ok (f->orgs.h, "GET", "/healthz", NULL, NULL, 200);
   g_assert_cmpstr (harness_get_str (health, "status"), ==, "ok");
-  g_assert_cmpint (kill (harness_pid (f->h), 0), ==, 0);
+  g_assert_cmpint (kill (harness_pid (f->orgs.h), 0), ==, 0);
 }
 
 static void
@@ -89,33 +85,28 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (JsonNode) created = NULL;
   const char *ids[2] = { NULL, NULL };
 
-  f->h = harness_start ("2026-03-01T09:00:00Z", NULL);
-  harness_create_org (f->h, "Acme Corp", "ACME", &f->org_a, &f->token_a);
-  harness_create_org (f->h, "Globex", "GLOBEX", &f->org_b, &f->token_b);
-  sub = test_path ("/v1/orgs/%s/subscription", f->org_a);
-  created = call_ok (f->h, "POST", sub, f->token_a,
+  test_two_orgs_setup (&f->orgs, data);
+  sub = test_path ("/v1/orgs/%s/subscription", f->orgs.org_a);
+  created = call_ok (f->orgs.h, "POST", sub, f->orgs.token_a,
                      "{\"plan\": \"business\", \"cycle\": \"monthly\", \"seats\": 10, "
                      "\"billing_day\": 1}",
                      201);
   f->invoice = g_strdup (harness_get_str (created, "invoice.id"));
-  dept = test_create_department (f->h, f->org_a, f->token_a, "Engineering", NULL);
-  f->licensed
-      = test_create_employee (f->h, f->org_a, f->token_a, "lin@acme.test", "Lin Licensed", dept);
-  f->other = test_create_employee (f->h, f->org_a, f->token_a, "oto@acme.test", "Oto Other", dept);
+  dept = test_create_department (f->orgs.h, f->orgs.org_a, f->orgs.token_a, "Engineering", NULL);
+  f->licensed = test_create_employee (f->orgs.h, f->orgs.org_a, f->orgs.token_a, "lin@acme.test",
+                                      "Lin Licensed", dept);
+  f->other = test_create_employee (f->orgs.h, f->orgs.org_a, f->orgs.token_a, "oto@acme.test",
+                                   "Oto Other", dept);
   ids[0] = f->licensed;
-  test_assign (f->h, f->org_a, f->token_a, ids);
-  harness_set_clock (f->h, "2026-03-11T09:00:00Z");
+  test_assign (f->orgs.h, f->orgs.org_a, f->orgs.token_a, ids);
+  harness_set_clock (f->orgs.h, "2026-03-11T09:00:00Z");
   f->snapshot = take_snapshot (f);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  harness_stop (f->h);
-  g_free (f->org_a);
-  g_free (f->token_a);
-  g_free (f->org_b);
-  g_free (f->token_b);
+  test_two_orgs_teardown (&f->orgs, data);
   g_free (f->invoice);
   g_free (f->licensed);
   g_free (f->other);
@@ -400,9 +391,9 @@ test_bodies (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       const Case *c = &cases[i];
-      const char *org = c->who == AS_ADMIN_B ? f->org_b : f->org_a;
-      const char *token = c->who == AS_ADMIN_A    ? f->token_a
-                          : c->who == AS_ADMIN_B  ? f->token_b
+      const char *org = c->who == AS_ADMIN_B ? f->orgs.org_b : f->orgs.org_a;
+      const char *token = c->who == AS_ADMIN_A    ? f->orgs.token_a
+                          : c->who == AS_ADMIN_B  ? f->orgs.token_b
                           : c->who == AS_OPERATOR ? HARNESS_OPERATOR_TOKEN
                                                   : NULL;
       g_autofree char *path = expand (c->path, org);
@@ -414,8 +405,9 @@ test_bodies (Fixture *f, gconstpointer data)
           = g_utf8_make_valid (body ? body : "", MIN (body ? strlen (body) : 0, 200));
 
       g_test_message ("case %u: %s %s %s", i, c->method, path, shown);
-      answer = harness_request_full (f->h, c->method, path, token, body ? "application/json" : NULL,
-                                     body, body ? strlen (body) : 0, NULL, &status, NULL);
+      answer = harness_request_full (f->orgs.h, c->method, path, token,
+                                     body ? "application/json" : NULL, body,
+                                     body ? strlen (body) : 0, NULL, &status, NULL);
       if (c->status == 0)
         {
           g_assert_cmpuint (status, >=, 400);
@@ -442,8 +434,8 @@ test_trailing_garbage (Fixture *f, gconstpointer data)
     "{\"seats\": 15}, 1",
     "{\"seats\": 15}{\"seats\": 20}",
   };
-  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->org_a);
-  g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->org_a);
+  g_autofree char *change = test_path ("/v1/orgs/%s/subscription/change", f->orgs.org_a);
+  g_autofree char *preview = test_path ("/v1/orgs/%s/subscription/preview", f->orgs.org_a);
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
     {
@@ -452,9 +444,9 @@ test_trailing_garbage (Fixture *f, gconstpointer data)
       guint status = 0;
 
       g_test_message ("body %s", bodies[i]);
-      p = harness_request (f->h, "POST", preview, f->token_a, bodies[i], &status);
+      p = harness_request (f->orgs.h, "POST", preview, f->orgs.token_a, bodies[i], &status);
       assert_error (p, status, 400, "malformed_json");
-      c = harness_request (f->h, "POST", change, f->token_a, bodies[i], &status);
+      c = harness_request (f->orgs.h, "POST", change, f->orgs.token_a, bodies[i], &status);
       assert_error (c, status, 400, "malformed_json");
     }
   assert_unchanged_and_alive (f);
@@ -465,11 +457,11 @@ static void
 test_nul_bytes (Fixture *f, gconstpointer data)
 {
   static const char body[] = "{\"seats\": 1\0005}";
-  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->org_a);
+  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->orgs.org_a);
   g_autoptr (JsonNode) answer = NULL;
   guint status = 0;
 
-  answer = harness_request_full (f->h, "POST", path, f->token_a, "application/json", body,
+  answer = harness_request_full (f->orgs.h, "POST", path, f->orgs.token_a, "application/json", body,
                                  sizeof body - 1, NULL, &status, NULL);
   assert_error (answer, status, 400, NULL);
   assert_unchanged_and_alive (f);
@@ -479,9 +471,10 @@ test_nul_bytes (Fixture *f, gconstpointer data)
 static void
 test_atomic (Fixture *f, gconstpointer data)
 {
-  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->org_a);
-  g_autofree char *revoke = test_path ("/v1/orgs/%s/licenses/revoke", f->org_a);
-  g_autofree char *void_path = test_path ("/v1/orgs/%s/invoices/%s/void", f->org_a, f->invoice);
+  g_autofree char *assign = test_path ("/v1/orgs/%s/licenses/assign", f->orgs.org_a);
+  g_autofree char *revoke = test_path ("/v1/orgs/%s/licenses/revoke", f->orgs.org_a);
+  g_autofree char *void_path
+      = test_path ("/v1/orgs/%s/invoices/%s/void", f->orgs.org_a, f->invoice);
   g_autofree char *assign_body
       = g_strdup_printf ("{\"employee_ids\": [\"%s\", \"emp_nope\"]}", f->other);
   g_autofree char *revoke_body
@@ -495,15 +488,15 @@ test_atomic (Fixture *f, gconstpointer data)
   g_autoptr (JsonNode) v = NULL;
   guint status = 0;
 
-  a = harness_request (f->h, "POST", assign, f->token_a, assign_body, &status);
+  a = harness_request (f->orgs.h, "POST", assign, f->orgs.token_a, assign_body, &status);
   assert_error (a, status, 404, "not_found");
-  r = harness_request (f->h, "POST", revoke, f->token_a, revoke_body, &status);
+  r = harness_request (f->orgs.h, "POST", revoke, f->orgs.token_a, revoke_body, &status);
   assert_error (r, status, 404, "not_found");
-  d = harness_request (f->h, "POST", assign, f->token_a, dup_body, &status);
+  d = harness_request (f->orgs.h, "POST", assign, f->orgs.token_a, dup_body, &status);
   g_assert_cmpuint (status, >=, 400);
   g_assert_cmpuint (status, <, 500);
   assert_error (d, status, status, NULL);
-  v = harness_request (f->h, "POST", void_path, f->token_a, long_reason, &status);
+  v = harness_request (f->orgs.h, "POST", void_path, f->orgs.token_a, long_reason, &status);
   assert_error (v, status, 400, "invalid_request");
   assert_unchanged_and_alive (f);
 }
@@ -537,29 +530,29 @@ test_routes (Fixture *f, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (unknown); i++)
     {
-      g_autofree char *path = expand (unknown[i], f->org_a);
+      g_autofree char *path = expand (unknown[i], f->orgs.org_a);
       g_autoptr (JsonNode) get = NULL;
       g_autoptr (JsonNode) post = NULL;
       guint status = 0;
 
       g_test_message ("unknown route %s", path);
-      get = harness_request (f->h, "GET", path, f->token_a, NULL, &status);
+      get = harness_request (f->orgs.h, "GET", path, f->orgs.token_a, NULL, &status);
       assert_error (get, status, 404, "route_not_found");
-      post = harness_request (f->h, "POST", path, f->token_a, "{}", &status);
+      post = harness_request (f->orgs.h, "POST", path, f->orgs.token_a, "{}", &status);
       assert_error (post, status, 404, "route_not_found");
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
     {
-      g_autofree char *path = expand (wrong[i][1], f->org_a);
+      g_autofree char *path = expand (wrong[i][1], f->orgs.org_a);
       g_autoptr (SoupMessageHeaders) headers = NULL;
       g_autoptr (JsonNode) answer = NULL;
       const char *allow;
       guint status = 0;
 
       g_test_message ("%s %s", wrong[i][0], path);
-      answer = harness_request_full (f->h, wrong[i][0], path, f->token_a, "application/json", "{}",
-                                     2, NULL, &status, &headers);
+      answer = harness_request_full (f->orgs.h, wrong[i][0], path, f->orgs.token_a,
+                                     "application/json", "{}", 2, NULL, &status, &headers);
       assert_error (answer, status, 405, "method_not_allowed");
       allow = soup_message_headers_get_one (headers, "Allow");
       g_assert_nonnull (allow);
@@ -572,13 +565,13 @@ test_routes (Fixture *f, gconstpointer data)
 static void
 test_no_content_type (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/preview", f->org_a);
+  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/preview", f->orgs.org_a);
   const char *body = "{\"seats\": 15}";
   g_autoptr (JsonNode) answer = NULL;
   guint status = 0;
 
-  answer = harness_request_full (f->h, "POST", path, f->token_a, NULL, body, strlen (body), NULL,
-                                 &status, NULL);
+  answer = harness_request_full (f->orgs.h, "POST", path, f->orgs.token_a, NULL, body,
+                                 strlen (body), NULL, &status, NULL);
   assert_status (answer, status, 200);
   g_assert_cmpint (harness_get_int (answer, "amount_due_now.amount"), ==, 9823);
   assert_unchanged_and_alive (f);
@@ -588,7 +581,7 @@ test_no_content_type (Fixture *f, gconstpointer data)
 static void
 test_deep_nesting (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->org_a);
+  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->orgs.org_a);
   const guint depth = 400000;
   g_autoptr (GString) arrays = g_string_sized_new (2 * depth + 16);
   const guint object_depth = 100000;
@@ -601,7 +594,7 @@ test_deep_nesting (Fixture *f, gconstpointer data)
     g_string_append_c (arrays, '[');
   for (guint i = 0; i < depth; i++)
     g_string_append_c (arrays, ']');
-  a = harness_request (f->h, "POST", path, f->token_a, arrays->str, &status);
+  a = harness_request (f->orgs.h, "POST", path, f->orgs.token_a, arrays->str, &status);
   assert_error (a, status, 400, "malformed_json");
 
   g_string_append (objects, "{\"seats\": 12, \"x\": ");
@@ -611,7 +604,7 @@ test_deep_nesting (Fixture *f, gconstpointer data)
   for (guint i = 0; i < object_depth; i++)
     g_string_append_c (objects, '}');
   g_string_append_c (objects, '}');
-  o = harness_request (f->h, "POST", path, f->token_a, objects->str, &status);
+  o = harness_request (f->orgs.h, "POST", path, f->orgs.token_a, objects->str, &status);
   g_assert_cmpuint (status, ==, 400);
   assert_error (o, status, 400, NULL);
   assert_unchanged_and_alive (f);
@@ -640,7 +633,7 @@ raw_connect (Fixture *f)
 {
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GError) error = NULL;
-  const char *authority = harness_url (f->h) + strlen ("http://");
+  const char *authority = harness_url (f->orgs.h) + strlen ("http://");
   GSocketConnection *connection;
 
   g_socket_client_set_timeout (client, 30);
@@ -712,7 +705,7 @@ assert_too_large (RawAnswer *raw)
 static void
 test_oversized (Fixture *f, gconstpointer data)
 {
-  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->org_a);
+  g_autofree char *path = test_path ("/v1/orgs/%s/subscription/change", f->orgs.org_a);
   g_autofree char *filler = g_strnfill (OVERSIZED, ' ');
   g_autofree char *big = g_strdup_printf ("{\"seats\": 12, \"po\": \"%s\"}", filler);
 
@@ -723,7 +716,7 @@ test_oversized (Fixture *f, gconstpointer data)
                                              "Authorization: Bearer %s\r\n"
                                              "Content-Type: application/json\r\n"
                                              "Content-Length: %d\r\n\r\n",
-                                             path, f->token_a, OVERSIZED);
+                                             path, f->orgs.token_a, OVERSIZED);
     g_auto (RawAnswer) answer = { 0 };
 
     g_assert_true (raw_write (connection, head, strlen (head)));
@@ -737,8 +730,8 @@ test_oversized (Fixture *f, gconstpointer data)
     g_autoptr (JsonNode) answer = NULL;
     guint status = 0;
 
-    answer = harness_request_full (f->h, "POST", path, f->token_a, "application/json", big,
-                                   strlen (big), headers, &status, NULL);
+    answer = harness_request_full (f->orgs.h, "POST", path, f->orgs.token_a, "application/json",
+                                   big, strlen (big), headers, &status, NULL);
     assert_error (answer, status, 413, "body_too_large");
   }
 
@@ -750,7 +743,7 @@ test_oversized (Fixture *f, gconstpointer data)
                                              "Authorization: Bearer %s\r\n"
                                              "Content-Type: application/json\r\n"
                                              "Transfer-Encoding: chunked\r\n\r\n",
-                                             path, f->token_a);
+                                             path, f->orgs.token_a);
     g_auto (RawAnswer) answer = { 0 };
     gsize chunk = 64 * 1024;
     gboolean sent;
@@ -777,7 +770,7 @@ test_oversized (Fixture *f, gconstpointer data)
     g_autoptr (JsonNode) answer = NULL;
     guint status = 0;
 
-    answer = harness_request (f->h, "POST", path, f->token_a, fits, &status);
+    answer = harness_request (f->orgs.h, "POST", path, f->orgs.token_a, fits, &status);
     assert_error (answer, status, 400, "invalid_request");
   }
 

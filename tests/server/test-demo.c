@@ -9,38 +9,8 @@
 /* purserd --demo: Northwind Labs looks like a real customer a year into its subscription,
  * and every demo login works. */
 
-#define DEMO_PASSWORD "northwind-demo"
-#define DEMO_NOW      "2026-03-11T09:00:00Z"
-
-typedef struct
-{
-  PurserdHarness *h;
-  char *org;
-  char *admin;
-} Demo;
-
-static void
-demo_setup (Demo *f, gconstpointer data)
-{
-  const char *const args[] = { "--demo", NULL };
-  g_autoptr (JsonNode) me = NULL;
-
-  f->h = harness_start (DEMO_NOW, args);
-  f->admin = harness_login (f->h, "finance@northwind.example", DEMO_PASSWORD);
-  me = call_ok (f->h, "GET", "/v1/me", f->admin, NULL, 200);
-  f->org = g_strdup (harness_get_str (me, "org.id"));
-}
-
-static void
-demo_teardown (Demo *f, gconstpointer data)
-{
-  harness_stop (f->h);
-  g_free (f->org);
-  g_free (f->admin);
-}
-
 static JsonArray *
-list (Demo *f, const char *what)
+list (TestDemo *f, const char *what)
 {
   g_autofree char *path = test_path ("/v1/orgs/%s/%s", f->org, what);
 
@@ -59,7 +29,7 @@ parse_date (const char *text)
 }
 
 static void
-test_logins (Demo *f, gconstpointer data)
+test_logins (TestDemo *f, gconstpointer data)
 {
   const char *logins[][2] = {
     { "finance@northwind.example", "admin" },
@@ -71,7 +41,7 @@ test_logins (Demo *f, gconstpointer data)
 
   for (guint i = 0; i < G_N_ELEMENTS (logins); i++)
     {
-      g_autofree char *token = harness_login (f->h, logins[i][0], DEMO_PASSWORD);
+      g_autofree char *token = harness_login (f->h, logins[i][0], TEST_DEMO_PASSWORD);
       g_autoptr (JsonNode) me = call_ok (f->h, "GET", "/v1/me", token, NULL, 200);
 
       g_test_message ("%s", logins[i][0]);
@@ -86,7 +56,7 @@ test_logins (Demo *f, gconstpointer data)
 }
 
 static void
-test_people (Demo *f, gconstpointer data)
+test_people (TestDemo *f, gconstpointer data)
 {
   g_autoptr (JsonArray) employees = list (f, "employees");
   g_autofree char *departments_path = test_path ("/v1/orgs/%s/departments", f->org);
@@ -133,7 +103,7 @@ test_people (Demo *f, gconstpointer data)
 }
 
 static void
-test_subscription (Demo *f, gconstpointer data)
+test_subscription (TestDemo *f, gconstpointer data)
 {
   g_autofree char *sub_path = test_path ("/v1/orgs/%s/subscription", f->org);
   g_autofree char *seats_path = test_path ("/v1/orgs/%s/seats", f->org);
@@ -162,7 +132,7 @@ test_subscription (Demo *f, gconstpointer data)
 }
 
 static void
-test_invoices (Demo *f, gconstpointer data)
+test_invoices (TestDemo *f, gconstpointer data)
 {
   g_autoptr (JsonArray) invoices = list (f, "invoices");
   g_autoptr (GDate) first = NULL;
@@ -238,15 +208,10 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-#define ADD(name, func) \
-  g_test_add ("/purser/server/demo/" name, Demo, NULL, demo_setup, func, demo_teardown)
-
-  ADD ("logins", test_logins);
-  ADD ("people", test_people);
-  ADD ("subscription", test_subscription);
-  ADD ("invoices", test_invoices);
-
-#undef ADD
+  test_add_demo ("/purser/server/demo/logins", test_logins);
+  test_add_demo ("/purser/server/demo/people", test_people);
+  test_add_demo ("/purser/server/demo/subscription", test_subscription);
+  test_add_demo ("/purser/server/demo/invoices", test_invoices);
 
   return g_test_run ();
 }
