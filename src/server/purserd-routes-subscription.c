@@ -4,7 +4,7 @@
 #include "purserd-billing.h"
 #include "purserd-json.h"
 #include "purserd-routes.h"
-#include "purserd-seats.h"
+#include "purserd-scope.h"
 
 #define SEATS_MAX      1000000
 #define PRICE_MAX      ((PurserCents) 100000000000) /* a billion dollars */
@@ -106,14 +106,24 @@ load_billing (PurserdCall *call, Billing *billing, gboolean need_live)
   return TRUE;
 }
 
+/* Only the totals matter here, so the seat map's per-department counts are not loaded:
+ * this runs on every preview. */
 static gboolean
 seat_floor (PurserdCall *call, PurserSeatFloor *floor)
 {
-  g_auto (PurserdSeats) seats = { 0 };
+  g_autoptr (GArray) departments = purserd_scope_load_departments (call);
 
-  if (!purserd_seats_load (call, &seats))
+  if (departments == NULL)
     return FALSE;
-  purser_seat_map_floor (&seats.map, floor);
+  floor->assigned = purser_store_license_count (call->db, purserd_call_org_id (call));
+  floor->allocated = 0;
+  for (guint i = 0; i < departments->len; i++)
+    {
+      const PurserDepartmentRecord *dept = &g_array_index (departments, PurserDepartmentRecord, i);
+
+      if (dept->parent_id == NULL && dept->seat_allocation > 0)
+        floor->allocated += dept->seat_allocation;
+    }
   return TRUE;
 }
 
