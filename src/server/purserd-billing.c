@@ -3,6 +3,7 @@
 
 #include "purserd-billing.h"
 #include "purserd-json.h"
+#include "purserd-payments.h"
 
 void
 purserd_billing_tax_context (PurserdServer *server, const PurserOrgRecord *org,
@@ -20,7 +21,7 @@ purserd_billing_tax_context (PurserdServer *server, const PurserOrgRecord *org,
 }
 
 gboolean
-purserd_billing_issue_invoice (PurserDb *db, const PurserOrgRecord *org,
+purserd_billing_issue_invoice (PurserdServer *server, PurserDb *db, const PurserOrgRecord *org,
                                const PurserSubscriptionRecord *sub, PurserInvoiceDraft *draft,
                                const char *reason, PurserPeriod period, PurserDate issued_on,
                                gint64 now, const char *actor, PurserInvoiceRecord *out,
@@ -49,11 +50,13 @@ purserd_billing_issue_invoice (PurserDb *db, const PurserOrgRecord *org,
   else
     out->status = PURSER_INVOICE_OPEN;
 
-  if (!purser_store_invoice_insert (db, out, error))
+  if (!purserd_payments_prepare_invoice (db, out, error)
+      || !purser_store_invoice_insert (db, out, error))
     return FALSE;
   after = purserd_json_invoice (out, TRUE);
   return purserd_event_append (db, org->id, now, actor, "invoice.created", "invoice", out->id, NULL,
-                               NULL, after, error);
+                               NULL, after, error)
+         && purserd_payments_invoice_issued (server, db, org, out, error);
 }
 
 static gboolean
@@ -99,7 +102,7 @@ renew_one (PurserdServer *server, const char *id, GError **error)
 
   if (has_invoice
       && !purserd_billing_issue_invoice (
-          db, &org, &rec, &draft, ended ? "subscription_final" : "subscription_cycle",
+          server, db, &org, &rec, &draft, ended ? "subscription_final" : "subscription_cycle",
           rec.state.period, renewal_date, time, "system", &invoice, error))
     goto fail;
 

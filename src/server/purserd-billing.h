@@ -10,8 +10,10 @@ void purserd_billing_tax_context (PurserdServer *server, const PurserOrgRecord *
                                   PurserTaxContext *out);
 
 /* Stores a finalized invoice (numbered, open; paid at once when nothing is due) with its
- * invoice.created event, in the caller's transaction. Takes over `draft`. */
-gboolean purserd_billing_issue_invoice (PurserDb *db, const PurserOrgRecord *org,
+ * invoice.created event, its collection and its mail, in the caller's transaction. Takes
+ * over `draft`. */
+gboolean purserd_billing_issue_invoice (PurserdServer *server, PurserDb *db,
+                                        const PurserOrgRecord *org,
                                         const PurserSubscriptionRecord *sub,
                                         PurserInvoiceDraft *draft, const char *reason,
                                         PurserPeriod period, PurserDate issued_on, gint64 now,

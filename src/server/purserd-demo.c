@@ -321,7 +321,8 @@ add_users (Demo *demo, gint64 now)
   return TRUE;
 }
 
-/* History has been paid: the payments issue brings real collection. */
+/* Northwind pays by wire transfer: past invoices were paid two days after they were
+ * issued, each marked paid by finance with the transfer's reference, through the API. */
 static gboolean
 settle_past_invoices (Demo *demo, gint64 now)
 {
@@ -332,16 +333,18 @@ settle_past_invoices (Demo *demo, gint64 now)
   if (!purser_store_invoice_list (db, demo->org_id, "open", NULL, 500, invoices, &has_more,
                                   &demo->error))
     return FALSE;
-  for (guint i = 0; i < invoices->len; i++)
+  for (guint i = invoices->len; i > 0; i--)
     {
-      PurserInvoiceRecord *invoice = &g_array_index (invoices, PurserInvoiceRecord, i);
+      PurserInvoiceRecord *invoice = &g_array_index (invoices, PurserInvoiceRecord, i - 1);
+      g_autoptr (JsonNode) answer = NULL;
+      g_autofree char *body = NULL;
 
       if (invoice->created_at + 3 * DAY > now)
         continue;
-      invoice->status = PURSER_INVOICE_PAID;
-      invoice->amount_paid = invoice->draft.total;
-      invoice->paid_at = invoice->created_at + 2 * DAY;
-      if (!purser_store_invoice_update_status (db, invoice, &demo->error))
+      body = g_strdup_printf ("{\"reference\":\"FW-%s\"}", invoice->number);
+      answer = call_api (demo, invoice->created_at + 2 * DAY, "POST", body,
+                         "/v1/orgs/%s/invoices/%s/mark-paid", demo->org_id, invoice->id);
+      if (answer == NULL)
         return FALSE;
     }
   return TRUE;
@@ -387,6 +390,10 @@ purserd_demo_seed (PurserdServer *server, GError **error)
       = g_strdup (member_string (json_object_get_member (json_node_get_object (org), "org"), "id"));
   if (!purser_store_user_get_by_email (db, users[0].email, &demo.admin, &demo.error))
     goto fail;
+
+  answer = call_api (&demo, t0, "POST", "{\"type\":\"wire\",\"label\":\"Accounts payable\"}",
+                     "/v1/orgs/%s/payment-methods", demo.org_id);
+  g_clear_pointer (&answer, json_node_unref);
 
   csv = people_csv (&demo, 920);
   answer = call_api (&demo, t0, "POST", csv, "/v1/orgs/%s/employees/import", demo.org_id);

@@ -114,15 +114,32 @@ collect_value (void *cls, enum MHD_ValueKind kind, const char *key, const char *
   return MHD_YES;
 }
 
+void
+purserd_response_complete (PurserdResponse *response)
+{
+  response->complete (response, response->complete_data);
+}
+
+static void
+job_answer (PurserdResponse *response, gpointer data)
+{
+  Job *job = data;
+
+  job->mhd_response = build_response (response);
+  g_atomic_int_dec_and_test (&job->http->in_flight);
+  MHD_resume_connection (job->connection);
+}
+
 static gboolean
 run_job (gpointer data)
 {
   Job *job = data;
 
+  job->response.complete = job_answer;
+  job->response.complete_data = job;
   job->http->handler (&job->request, &job->response, job->http->user_data);
-  job->mhd_response = build_response (&job->response);
-  g_atomic_int_dec_and_test (&job->http->in_flight);
-  MHD_resume_connection (job->connection);
+  if (!job->response.deferred)
+    job_answer (&job->response, job);
   return G_SOURCE_REMOVE;
 }
 

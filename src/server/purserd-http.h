@@ -19,19 +19,29 @@ typedef struct
   GByteArray *body;
 } PurserdRequest;
 
-typedef struct
+typedef struct _PurserdResponse PurserdResponse;
+
+struct _PurserdResponse
 {
   guint status;
   const char *content_type; /* static string */
   GBytes *body;
   GPtrArray *headers; /* name, value, name, value… (owned strings) */
-} PurserdResponse;
+  /* A handler that answers later (after a call to Stripe) sets `deferred` and returns;
+   * purserd_response_complete sends the answer then. */
+  gboolean deferred;
+  void (*complete) (PurserdResponse *response, gpointer data);
+  gpointer complete_data;
+};
 
 const char *purserd_request_header (PurserdRequest *request, const char *lower_name);
 const char *purserd_request_query (PurserdRequest *request, const char *name);
 void purserd_response_add_header (PurserdResponse *response, const char *name, const char *value);
 
-/* Runs on the writer's main context; must fill `response`. */
+/* Sends a deferred answer; on the writer's main context. */
+void purserd_response_complete (PurserdResponse *response);
+
+/* Runs on the writer's main context; must fill `response` (or defer it). */
 typedef void (*PurserdHandler) (PurserdRequest *request, PurserdResponse *response,
                                 gpointer user_data);
 

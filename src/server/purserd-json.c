@@ -212,6 +212,128 @@ purserd_json_invoice (const PurserInvoiceRecord *inv, gboolean with_lines)
   purser_wire_add_time (b, "paid_at", inv->paid_at);
   purser_wire_add_time (b, "voided_at", inv->voided_at);
   purser_wire_add_string (b, "void_reason", inv->void_reason);
+  purser_wire_add_string (b, "collection", inv->collection);
+  json_builder_set_member_name (b, "attempt_count");
+  json_builder_add_int_value (b, inv->attempt_count);
+  purser_wire_add_time (b, "next_attempt_at", inv->next_attempt_at);
+  purser_wire_add_money (b, "amount_refunded", inv->amount_refunded);
+  return finish (b);
+}
+
+JsonNode *
+purserd_json_payment_method (const PurserPaymentMethodRecord *pm)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
+  g_autofree char *label = purserd_json_method_label (pm);
+
+  json_builder_begin_object (b);
+  purser_wire_add_string (b, "id", pm->id);
+  purser_wire_add_string (b, "type", pm->type);
+  purser_wire_add_string (b, "label", label);
+  purser_wire_add_string (b, "brand", pm->brand);
+  purser_wire_add_string (b, "last4", pm->last4);
+  if (pm->exp_month > 0)
+    {
+      json_builder_set_member_name (b, "exp_month");
+      json_builder_add_int_value (b, pm->exp_month);
+      json_builder_set_member_name (b, "exp_year");
+      json_builder_add_int_value (b, pm->exp_year);
+    }
+  purser_wire_add_string (b, "country", pm->country);
+  purser_wire_add_bool (b, "is_default", pm->is_default);
+  purser_wire_add_string (b, "status", pm->status);
+  purser_wire_add_time (b, "created_at", pm->created_at);
+  purser_wire_add_time (b, "removed_at", pm->removed_at);
+  return finish (b);
+}
+
+char *
+purserd_json_method_label (const PurserPaymentMethodRecord *pm)
+{
+  if (g_strcmp0 (pm->type, "wire") == 0)
+    return g_strdup_printf ("Wire transfer%s%s", pm->label ? " — " : "",
+                            pm->label ? pm->label : "");
+  if (g_strcmp0 (pm->type, "card") == 0)
+    {
+      g_autofree char *brand = g_strdup (pm->brand ? pm->brand : "Card");
+
+      if (g_str_equal (brand, "amex"))
+        return g_strdup_printf ("American Express •••• %s", pm->last4 ? pm->last4 : "");
+      brand[0] = g_ascii_toupper (brand[0]);
+      return g_strdup_printf ("%s •••• %s", brand, pm->last4 ? pm->last4 : "");
+    }
+  return g_strdup_printf ("%s %s •••• %s",
+                          g_strcmp0 (pm->type, "sepa_debit") == 0 ? "SEPA Direct Debit"
+                                                                  : "US bank account",
+                          pm->brand ? pm->brand : "", pm->last4 ? pm->last4 : "");
+}
+
+JsonNode *
+purserd_json_payment (const PurserPaymentRecord *pay)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
+
+  json_builder_begin_object (b);
+  purser_wire_add_string (b, "id", pay->id);
+  purser_wire_add_string (b, "invoice_id", pay->invoice_id);
+  purser_wire_add_string (b, "status", pay->status);
+  purser_wire_add_money (b, "amount", pay->amount);
+  purser_wire_add_money (b, "amount_refunded", pay->amount_refunded);
+  purser_wire_add_string (b, "payment_method_id", pay->method_id);
+  purser_wire_add_string (b, "method_type", pay->method_type);
+  purser_wire_add_string (b, "method_label", pay->method_label);
+  purser_wire_add_string (b, "failure_code", pay->failure_code);
+  purser_wire_add_string (b, "failure_message", pay->failure_message);
+  purser_wire_add_string (b, "reference", pay->reference);
+  purser_wire_add_string (b, "receipt_number", pay->receipt_number);
+  purser_wire_add_string (b, "stripe_payment_intent", pay->stripe_payment_intent);
+  json_builder_set_member_name (b, "attempt");
+  json_builder_add_int_value (b, pay->attempt);
+  purser_wire_add_time (b, "created_at", pay->created_at);
+  purser_wire_add_time (b, "updated_at", pay->updated_at);
+  return finish (b);
+}
+
+JsonNode *
+purserd_json_credit_note (const PurserCreditNoteRecord *note)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
+
+  json_builder_begin_object (b);
+  purser_wire_add_string (b, "id", note->id);
+  purser_wire_add_string (b, "number", note->number);
+  purser_wire_add_string (b, "invoice_id", note->invoice_id);
+  purser_wire_add_string (b, "payment_id", note->payment_id);
+  purser_wire_add_money (b, "amount", note->amount);
+  purser_wire_add_money (b, "refunded", note->refunded);
+  purser_wire_add_string (b, "refund_status", note->refund_status);
+  purser_wire_add_string (b, "reason", note->reason);
+  purser_wire_add_time (b, "created_at", note->created_at);
+  return finish (b);
+}
+
+JsonNode *
+purserd_json_mail (const PurserMailRecord *mail)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+
+  json_builder_begin_object (b);
+  purser_wire_add_string (b, "id", mail->id);
+  purser_wire_add_string (b, "template", mail->template_id);
+  json_builder_set_member_name (b, "to");
+  if (mail->recipients != NULL && json_parser_load_from_data (parser, mail->recipients, -1, NULL))
+    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  else
+    json_builder_add_null_value (b);
+  purser_wire_add_string (b, "subject", mail->subject);
+  purser_wire_add_string (b, "attachment", mail->attachment);
+  purser_wire_add_string (b, "status", mail->status);
+  json_builder_set_member_name (b, "attempts");
+  json_builder_add_int_value (b, mail->attempts);
+  purser_wire_add_string (b, "last_error", mail->last_error);
+  purser_wire_add_time (b, "created_at", mail->created_at);
+  purser_wire_add_time (b, "sent_at", mail->sent_at);
   return finish (b);
 }
 

@@ -17,6 +17,12 @@ JsonNode *purserd_json_subscription (const PurserSubscriptionRecord *sub,
                                      const PurserTaxContext *tax);
 JsonNode *purserd_json_invoice (const PurserInvoiceRecord *invoice, gboolean with_lines);
 JsonNode *purserd_json_event (const PurserEventRecord *event);
+JsonNode *purserd_json_payment_method (const PurserPaymentMethodRecord *pm);
+/* "Visa •••• 4242", "US bank account STRIPE TEST BANK •••• 6789", "Wire transfer". */
+char *purserd_json_method_label (const PurserPaymentMethodRecord *pm);
+JsonNode *purserd_json_payment (const PurserPaymentRecord *payment);
+JsonNode *purserd_json_credit_note (const PurserCreditNoteRecord *note);
+JsonNode *purserd_json_mail (const PurserMailRecord *mail);
 
 /* Adds `node` (taking it) as `member` of the builder's current object. */
 void purserd_json_add_node (JsonBuilder *builder, const char *member, JsonNode *node);

@@ -18,6 +18,24 @@ env_or (const char *name, const char *fallback)
   return value && *value ? value : fallback;
 }
 
+/* A secret from --X-file, or the environment variable NAME, or NAME_FILE (a path). */
+static char *
+read_secret (const char *file, const char *name, GError **error)
+{
+  g_autofree char *file_variable = g_strconcat (name, "_FILE", NULL);
+  char *value = NULL;
+
+  if (file == NULL)
+    file = env_or (file_variable, NULL);
+  if (file != NULL)
+    {
+      if (!g_file_get_contents (file, &value, NULL, error))
+        return NULL;
+      return g_strstrip (value);
+    }
+  return g_strdup (env_or (name, NULL));
+}
+
 /* Each connection is a file descriptor: take what the system allows. */
 static guint
 usable_connection_limit (guint wanted)
@@ -52,7 +70,23 @@ main (int argc, char **argv)
   g_autofree char *now = NULL;
   g_autofree char *default_database = NULL;
   g_autofree char *host = NULL;
-  gboolean demo = FALSE, test_clock = FALSE, version = FALSE;
+  g_autofree char *stripe_key_file = NULL;
+  g_autofree char *stripe_api_base = NULL;
+  g_autofree char *webhook_secret_file = NULL;
+  g_autofree char *stripe_key = NULL;
+  g_autofree char *webhook_secret = NULL;
+  g_autofree char *smtp_url = NULL;
+  g_autofree char *smtp_user = NULL;
+  g_autofree char *smtp_password_file = NULL;
+  g_autofree char *smtp_password = NULL;
+  g_autofree char *mail_from = NULL;
+  g_autofree char *maildir = NULL;
+  g_autofree char *default_maildir = NULL;
+  g_autofree char *public_url = NULL;
+  g_autofree char *mailer_description = NULL;
+  g_auto (GStrv) webhook_secrets = NULL;
+  gboolean demo = FALSE, test_clock = FALSE, version = FALSE, smtp_require_tls = FALSE;
+  int stripe_retry_ms = 500;
   int max_connections = 1000, per_ip = 100, timeout = 30, max_body_kib = 1024;
   PurserdConfig config = { 0 };
   GOptionEntry entries[] = {
@@ -85,6 +119,38 @@ main (int argc, char **argv)
       "Seconds an idle or slow connection may stay (default 30)", "SECONDS" },
     { "max-body", 0, 0, G_OPTION_ARG_INT, &max_body_kib,
       "Largest request body in KiB (default 1024; CSV imports may be 16 times larger)", "KIB" },
+    { "stripe-key-file", 0, 0, G_OPTION_ARG_FILENAME, &stripe_key_file,
+      "File holding the Stripe secret key (or STRIPE_SECRET_KEY / STRIPE_SECRET_KEY_FILE); "
+      "without one, cards and bank debits are off and wire transfer still works",
+      "PATH" },
+    { "stripe-api-base", 0, 0, G_OPTION_ARG_STRING, &stripe_api_base,
+      "Stripe's API address (STRIPE_API_BASE; default https://api.stripe.com)", "URL" },
+    { "stripe-retry-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &stripe_retry_ms,
+      "First back-off of Stripe retries, in ms (default 500)", "MS" },
+    { "webhook-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &webhook_secret_file,
+      "File holding the Stripe webhook endpoint secret(s), one per line while rotating "
+      "(or STRIPE_WEBHOOK_SECRET, comma-separated / STRIPE_WEBHOOK_SECRET_FILE)",
+      "PATH" },
+    { "smtp-url", 0, 0, G_OPTION_ARG_STRING, &smtp_url,
+      "Mail server, smtp://host:587 (STARTTLS) or smtps://host:465 (PURSER_SMTP_URL); "
+      "without one, mail goes to the maildir",
+      "URL" },
+    { "smtp-user", 0, 0, G_OPTION_ARG_STRING, &smtp_user, "SMTP login (PURSER_SMTP_USER)", "NAME" },
+    { "smtp-password-file", 0, 0, G_OPTION_ARG_FILENAME, &smtp_password_file,
+      "File holding the SMTP password (or PURSER_SMTP_PASSWORD / PURSER_SMTP_PASSWORD_FILE)",
+      "PATH" },
+    { "smtp-require-tls", 0, 0, G_OPTION_ARG_NONE, &smtp_require_tls,
+      "Refuse to send on smtp:// unless STARTTLS works (PURSER_SMTP_REQUIRE_TLS=1)", NULL },
+    { "mail-from", 0, 0, G_OPTION_ARG_STRING, &mail_from,
+      "Sender of billing mail (PURSER_MAIL_FROM; default \"Purser Billing "
+      "<billing@purser.localhost>\")",
+      "ADDRESS" },
+    { "maildir", 0, 0, G_OPTION_ARG_FILENAME, &maildir,
+      "Where mail goes without SMTP (PURSER_MAILDIR; default $XDG_DATA_HOME/purser/mail)", "PATH" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &public_url,
+      "Where people reach this server, for links in mail and Stripe's return pages "
+      "(PURSER_PUBLIC_URL; default the listen address)",
+      "URL" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
     { NULL },
   };
@@ -139,6 +205,66 @@ main (int argc, char **argv)
       return 2;
     }
 
+  /* Payments and mail. Secrets are read here and handed to the gateway and the mailer only;
+   * they are never printed or stored. */
+  stripe_key = read_secret (stripe_key_file, "STRIPE_SECRET_KEY", &error);
+  if (error == NULL)
+    webhook_secret = read_secret (webhook_secret_file, "STRIPE_WEBHOOK_SECRET", &error);
+  if (error == NULL)
+    smtp_password = read_secret (smtp_password_file, "PURSER_SMTP_PASSWORD", &error);
+  if (error != NULL)
+    {
+      g_printerr ("purserd: %s\n", error->message);
+      return 2;
+    }
+  config.stripe.secret_key = stripe_key;
+  config.stripe.api_base
+      = stripe_api_base ? stripe_api_base : (char *) env_or ("STRIPE_API_BASE", NULL);
+  config.stripe.max_retries = 3;
+  config.stripe.retry_base_ms = (guint) MAX (stripe_retry_ms, 1);
+  if (webhook_secret != NULL)
+    {
+      webhook_secrets = g_strsplit_set (webhook_secret, ",\n", -1);
+      for (guint i = 0; webhook_secrets[i] != NULL; i++)
+        g_strstrip (webhook_secrets[i]);
+      /* drop empty entries */
+      {
+        g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+        for (guint i = 0; webhook_secrets[i] != NULL; i++)
+          if (*webhook_secrets[i] != '\0')
+            g_strv_builder_add (builder, webhook_secrets[i]);
+        g_strfreev (webhook_secrets);
+        webhook_secrets = g_strv_builder_end (builder);
+      }
+      config.webhook_secrets = webhook_secrets;
+    }
+  default_maildir = g_build_filename (g_get_user_data_dir (), "purser", "mail", NULL);
+  config.mail.smtp_url = smtp_url ? smtp_url : (char *) env_or ("PURSER_SMTP_URL", NULL);
+  config.mail.username = smtp_user ? smtp_user : (char *) env_or ("PURSER_SMTP_USER", NULL);
+  config.mail.password = smtp_password;
+  config.mail.require_tls
+      = smtp_require_tls || g_strcmp0 (g_getenv ("PURSER_SMTP_REQUIRE_TLS"), "1") == 0;
+  config.mail.from = mail_from ? mail_from
+                               : (char *) env_or ("PURSER_MAIL_FROM",
+                                                  "Purser Billing <billing@purser.localhost>");
+  config.mail.maildir = maildir ? maildir : (char *) env_or ("PURSER_MAILDIR", default_maildir);
+  config.public_url = public_url ? public_url : (char *) env_or ("PURSER_PUBLIC_URL", NULL);
+  config.seller_name = (char *) env_or ("PURSER_SELLER_NAME", "Purser Coaching, Inc.");
+  config.seller_address = (char *) env_or (
+      "PURSER_SELLER_ADDRESS", "500 Market Street\nSan Francisco, CA 94105\nUnited States");
+  config.seller_email = (char *) env_or ("PURSER_SELLER_EMAIL", "billing@purser.example");
+  config.seller_tax_id = (char *) env_or ("PURSER_SELLER_TAX_ID", NULL);
+  config.seller_bank_details = (char *) env_or (
+      "PURSER_SELLER_BANK",
+      "Bank: First Example Bank, San Francisco\nAccount name: Purser Coaching, Inc.\n"
+      "Routing (ABA): 000000000 · Account: 0000000000\nSWIFT: EXAMPLEUS33");
+  if (!purserd_mail_config_check (&config.mail, &error))
+    {
+      g_printerr ("purserd: mail: %s\n", error->message);
+      return 2;
+    }
+
   if (g_strcmp0 (config.database, ":memory:") != 0)
     {
       g_autofree char *dir = g_path_get_dirname (config.database);
@@ -168,6 +294,17 @@ main (int argc, char **argv)
     }
 
   g_print ("purserd: database %s\n", config.database);
+  if (config.stripe.secret_key != NULL)
+    g_print ("purserd: Stripe at %s (API %s)\n",
+             purserd_stripe_api_base (purserd_server_stripe (server)), PURSERD_STRIPE_API_VERSION);
+  else
+    g_print ("purserd: Stripe is not configured (no STRIPE_SECRET_KEY): cards and bank debits "
+             "are off, wire transfer works\n");
+  if (config.webhook_secrets == NULL)
+    g_print ("purserd: no Stripe webhook secret (STRIPE_WEBHOOK_SECRET): "
+             "POST /v1/webhooks/stripe refuses events\n");
+  mailer_description = purserd_mailer_describe (purserd_server_mailer (server));
+  g_print ("purserd: mail goes to %s\n", mailer_description);
   if (config.test_clock)
     g_print ("purserd: test clock on (POST /v1/test-clock moves it)\n");
   if (config.operator_token == NULL)

@@ -3,6 +3,7 @@
 
 #include "purserd-billing.h"
 #include "purserd-json.h"
+#include "purserd-payments.h"
 #include "purserd-routes.h"
 
 static const char *const statuses[] = { "draft", "open", "paid", "void", "uncollectible", NULL };
@@ -109,7 +110,6 @@ static void
 invoice_void (PurserdCall *call)
 {
   g_auto (PurserInvoiceRecord) invoice = { 0 };
-  g_autoptr (JsonNode) before = NULL;
   g_autoptr (JsonNode) after = NULL;
   g_autoptr (JsonBuilder) b = NULL;
   g_autoptr (GError) error = NULL;
@@ -132,34 +132,18 @@ invoice_void (PurserdCall *call)
       purser_wire_reader_clear (&reader);
     }
 
-  if (invoice.status == PURSER_INVOICE_PAID)
+  /* A paid invoice is voided with a credit note, and what was paid goes back. */
+  if (!purserd_payments_void (call->server, call->db, &invoice, reason, call->now, call->actor,
+                              &error))
     {
-      purserd_call_error (call, 409, "invoice_paid", NULL,
-                          "Invoice %s is paid; a paid invoice is corrected with a refund and a "
-                          "credit note, not voided.",
-                          invoice.number);
-      return;
-    }
-  if (invoice.status != PURSER_INVOICE_OPEN)
-    {
-      purserd_call_error (call, 409, "invoice_not_open", NULL,
-                          "Invoice %s is %s; only open invoices can be voided.", invoice.number,
-                          purser_invoice_status_to_string (invoice.status));
-      return;
-    }
-
-  before = purserd_json_invoice (&invoice, TRUE);
-  invoice.status = PURSER_INVOICE_VOID;
-  invoice.voided_at = call->now;
-  invoice.void_reason = g_steal_pointer (&reason);
-  if (!purser_store_invoice_update_status (call->db, &invoice, &error))
-    {
-      purserd_call_fail (call, error);
+      if (g_error_matches (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED))
+        purserd_call_error (call, 409, "invoice_not_voidable", NULL, "%s", error->message);
+      else
+        purserd_call_fail (call, error);
       return;
     }
   after = purserd_json_invoice (&invoice, TRUE);
-  if (!purserd_call_event (call, "invoice.voided", "invoice", invoice.id, NULL, before, after)
-      || !restore_credit (call, &invoice))
+  if (!restore_credit (call, &invoice))
     return;
 
   b = json_builder_new_immutable ();

@@ -63,6 +63,16 @@ test_clock_get (PurserdCall *call)
     reply_clock (call);
 }
 
+static gboolean
+clock_settled (gpointer data)
+{
+  PurserdCall *call = data;
+
+  reply_clock (call);
+  purserd_call_finish (call);
+  return G_SOURCE_REMOVE;
+}
+
 /* Moving the clock runs everything that fell due, in order, exactly once. */
 static void
 test_clock_set (PurserdCall *call)
@@ -86,7 +96,12 @@ test_clock_set (PurserdCall *call)
       if (!purserd_billing_run (call->server, now, &error))
         purserd_call_fail (call, error);
       else
-        reply_clock (call);
+        {
+          /* Answer once the charges, webhooks and mail it caused have run, so a test sees
+           * their outcome. */
+          purserd_call_defer (call);
+          purserd_server_when_idle (call->server, clock_settled, call);
+        }
     }
   purser_wire_reader_clear (&reader);
 }

@@ -163,7 +163,7 @@ apply_quote (PurserdCall *call, Billing *billing, PurserQuote *quote, const char
           && call->today < period.end)
         period.start = call->today;
       /* The invoice is the quote's: what the preview showed is what is billed. */
-      if (!purserd_billing_issue_invoice (call->db, &billing->org, &billing->sub, &quote->invoice,
+      if (!purserd_billing_issue_invoice (call->server, call->db, &billing->org, &billing->sub, &quote->invoice,
                                           invoice_reason, period, call->today, call->now,
                                           call->actor, &invoice, &error))
         {

@@ -14,5 +14,6 @@ extern const PurserdRoute purserd_subscription_routes[];
 extern const PurserdRoute purserd_seat_routes[];
 extern const PurserdRoute purserd_invoice_routes[];
 extern const PurserdRoute purserd_event_routes[];
+extern const PurserdRoute purserd_payment_routes[];
 
 G_END_DECLS

@@ -8,11 +8,15 @@
 #include "purserd-auth.h"
 #include "purserd-billing.h"
 #include "purserd-json.h"
+#include "purserd-outbox.h"
+#include "purserd-payments.h"
 #include "purserd-routes.h"
 #include "purserd-server.h"
+#include "purserd-webhooks.h"
 
 #define IDEMPOTENCY_WINDOW (24 * 60 * 60)
 #define TICK_SECONDS       30
+#define WORK_TICK_SECONDS  2
 
 struct _PurserdServer
 {
@@ -23,11 +27,34 @@ struct _PurserdServer
   GMainLoop *loop;
   gint64 test_now;
   guint tick_id;
+  guint work_tick_id;
+  PurserdStripe *stripe;
+  PurserdMailer *mailer;
+  PurserdPayments *payments;
+  PurserdWebhooks *webhooks;
+  PurserdOutbox *outbox;
+  GArray *workers; /* Worker */
+  guint kick_id;
+  GPtrArray *idle_waiters; /* IdleWaiter* */
 };
 
+typedef struct
+{
+  PurserdWorkerFunc func;
+  gpointer data;
+  gboolean busy;
+} Worker;
+
+typedef struct
+{
+  GSourceFunc func;
+  gpointer data;
+} IdleWaiter;
+
 static const PurserdRoute *const route_tables[] = {
-  purserd_ops_routes,          purserd_auth_routes, purserd_org_routes,     purserd_employee_routes,
-  purserd_subscription_routes, purserd_seat_routes, purserd_invoice_routes, purserd_event_routes,
+  purserd_ops_routes,      purserd_auth_routes,         purserd_org_routes,
+  purserd_employee_routes, purserd_subscription_routes, purserd_seat_routes,
+  purserd_invoice_routes,  purserd_event_routes,        purserd_payment_routes,
 };
 
 /* ── answers ───────────────────────────────────────────────────────────────────── */
@@ -502,13 +529,83 @@ idempotency_remember (PurserdServer *self, PurserdCall *call, const char *key, c
     g_warning ("idempotency: %s", error->message);
 }
 
+static void
+call_free (PurserdCall *call)
+{
+  if (call->user != NULL && call->user != call->as_user)
+    {
+      purser_user_record_clear (call->user);
+      g_free (call->user);
+    }
+  g_hash_table_unref (call->params);
+  g_free (call->idempotency_key);
+  g_free (call->request_hash);
+  g_free (call);
+}
+
+/* Ends a request: a missing answer becomes an error, a deferred one is sent. */
+static void
+call_end (PurserdCall *call)
+{
+  gboolean deferred = call->response->deferred;
+  PurserdResponse *response = call->response;
+
+  if (response->status == 0)
+    purserd_call_error (call, 503, "unavailable", NULL, "The request was not answered.");
+  call_free (call);
+  if (deferred)
+    purserd_response_complete (response);
+}
+
+void
+purserd_call_defer (PurserdCall *call)
+{
+  call->response->deferred = TRUE;
+}
+
+gboolean
+purserd_call_transact (PurserdCall *call, PurserdRouteFunc func)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!purser_db_begin (call->db, &error))
+    {
+      purserd_call_fail (call, error);
+      return FALSE;
+    }
+  func (call);
+  if (call->failed)
+    {
+      purser_db_rollback (call->db);
+      return FALSE;
+    }
+  if (!purser_db_commit (call->db, &error))
+    {
+      purser_db_rollback (call->db);
+      purserd_call_fail (call, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+purserd_call_finish (PurserdCall *call)
+{
+  PurserdResponse *response = call->response;
+
+  /* Deferred answers are remembered once known, like synchronous ones (refusals too). */
+  if (call->idempotency_key != NULL && response->status > 0 && response->status < 500
+      && response->status != 401 && response->status != 429)
+    idempotency_remember (call->server, call, call->idempotency_key, call->request_hash);
+  call_end (call);
+}
+
 /* The whole pipeline of one request. `as_user` (with `as_operator`) skips the bearer token
  * for in-process callers such as the demo, which still pass every other check. */
 static void
 dispatch (PurserdServer *self, PurserdRequest *request, PurserdResponse *response,
           const PurserUserRecord *as_user, gboolean as_operator, gint64 now)
 {
-  g_autoptr (GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GString) allowed = g_string_new (NULL);
   g_autoptr (GError) error = NULL;
   const PurserdRoute *route;
@@ -516,51 +613,45 @@ dispatch (PurserdServer *self, PurserdRequest *request, PurserdResponse *respons
       = !g_str_equal (request->method, "GET") && !g_str_equal (request->method, "HEAD");
   const char *key = purserd_request_header (request, "idempotency-key");
   g_autofree char *hash = NULL;
-  PurserdCall call = {
-    .server = self,
-    .db = self->db,
-    .request = request,
-    .response = response,
-    .params = params,
-    .actor = "anonymous",
-  };
+  PurserdCall *call = g_new0 (PurserdCall, 1);
 
-  call.now = now;
-  call.today = purser_date_from_unix (call.now);
+  call->server = self;
+  call->db = self->db;
+  call->request = request;
+  call->response = response;
+  call->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  call->actor = "anonymous";
+  call->as_user = as_user;
+  call->now = now;
+  call->today = purser_date_from_unix (call->now);
 
-  route = find_route (request->method, request->path, params, allowed);
+  route = find_route (request->method, request->path, call->params, allowed);
   if (route == NULL)
     {
       if (allowed->len > 0)
         {
-          purserd_call_error (&call, 405, "method_not_allowed", NULL,
+          purserd_call_error (call, 405, "method_not_allowed", NULL,
                               "%s is not allowed on %s; use %s.", request->method, request->path,
                               allowed->str);
           purserd_response_add_header (response, "Allow", allowed->str);
         }
       else
-        purserd_call_error (&call, 404, "route_not_found", NULL, "There is no %s %s.",
+        purserd_call_error (call, 404, "route_not_found", NULL, "There is no %s %s.",
                             request->method, request->path);
       goto out;
     }
 
   if (as_user != NULL || as_operator)
     {
-      if (!impersonate (route, &call, as_user))
+      if (!impersonate (route, call, as_user))
         goto out;
     }
-  else if (!authenticate (self, route, &call))
+  else if (!authenticate (self, route, call))
     goto out;
 
-  if (!mutation)
+  if (!mutation || (route->flags & PURSERD_ROUTE_OWN_TRANSACTIONS))
     {
-      route->func (&call);
-      goto out;
-    }
-
-  if (route->flags & PURSERD_ROUTE_OWN_TRANSACTIONS)
-    {
-      route->func (&call);
+      route->func (call);
       goto out;
     }
 
@@ -569,49 +660,57 @@ dispatch (PurserdServer *self, PurserdRequest *request, PurserdResponse *respons
     key = NULL;
   if (key != NULL && (strlen (key) == 0 || strlen (key) > 255))
     {
-      purserd_call_error (&call, 400, "invalid_request", "Idempotency-Key",
+      purserd_call_error (call, 400, "invalid_request", "Idempotency-Key",
                           "An Idempotency-Key has 1 to 255 characters.");
       goto out;
     }
   if (key != NULL)
     {
       hash = request_hash (request);
-      if (idempotency_replay (self, &call, key, hash))
+      if (idempotency_replay (self, call, key, hash))
         goto out;
+    }
+
+  /* The route opens its transactions and calls purserd_call_finish when it has answered. */
+  if (route->flags & PURSERD_ROUTE_DEFERRED)
+    {
+      call->idempotency_key = g_strdup (key);
+      call->request_hash = g_steal_pointer (&hash);
+      purserd_call_defer (call);
+      route->func (call);
+      return;
     }
 
   /* A change and its BillingEvent commit together, or not at all. */
   if (!purser_db_begin (self->db, &error))
     {
-      purserd_call_fail (&call, error);
+      purserd_call_fail (call, error);
       goto out;
     }
-  route->func (&call);
-  if (call.failed)
+  route->func (call);
+  if (call->failed)
     purser_db_rollback (self->db);
   else
     {
       if (key != NULL)
-        idempotency_remember (self, &call, key, hash);
+        idempotency_remember (self, call, key, hash);
       if (!purser_db_commit (self->db, &error))
         {
           purser_db_rollback (self->db);
-          purserd_call_fail (&call, error);
+          purserd_call_fail (call, error);
         }
     }
+  if (!call->failed)
+    purserd_server_kick (self);
   /* Refusals are remembered too, so a retry gets the same answer. */
-  if (call.failed && key != NULL && response->status >= 400 && response->status < 500
+  if (call->failed && key != NULL && response->status >= 400 && response->status < 500
       && response->status != 401 && response->status != 429)
-    idempotency_remember (self, &call, key, hash);
+    idempotency_remember (self, call, key, hash);
 
 out:
-  if (response->status == 0)
-    purserd_call_error (&call, 503, "unavailable", NULL, "The request was not answered.");
-  if (call.user != NULL && call.user != as_user)
-    {
-      purser_user_record_clear (call.user);
-      g_free (call.user);
-    }
+  if (response->deferred)
+    return; /* a GET or an own-transactions route that answers later */
+  call_end (call);
 }
 
 static void
@@ -622,6 +721,12 @@ handle_request (PurserdRequest *request, PurserdResponse *response, gpointer use
   dispatch (self, request, response, NULL, FALSE, purserd_server_now (self));
 }
 
+static void
+invoke_answered (PurserdResponse *response, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
 JsonNode *
 purserd_server_invoke (PurserdServer *self, const PurserUserRecord *as_user, gint64 now,
                        const char *method, const char *path, const char *body, GError **error)
@@ -630,6 +735,7 @@ purserd_server_invoke (PurserdServer *self, const PurserUserRecord *as_user, gin
   PurserdRequest request = { 0 };
   PurserdResponse response = { 0 };
   JsonNode *result = NULL;
+  gboolean answered = FALSE;
   const char *data;
   gsize length = 0;
 
@@ -655,7 +761,11 @@ purserd_server_invoke (PurserdServer *self, const PurserUserRecord *as_user, gin
   if (body != NULL)
     g_byte_array_append (request.body, (const guint8 *) body, strlen (body));
 
+  response.complete = invoke_answered;
+  response.complete_data = &answered;
   dispatch (self, &request, &response, as_user, as_user == NULL, now);
+  while (response.deferred && !answered)
+    g_main_context_iteration (NULL, TRUE);
 
   data = g_bytes_get_data (response.body, &length);
   if (response.status >= 400)
@@ -673,6 +783,98 @@ purserd_server_invoke (PurserdServer *self, const PurserUserRecord *as_user, gin
   g_clear_pointer (&response.body, g_bytes_unref);
   g_clear_pointer (&response.headers, g_ptr_array_unref);
   return result;
+}
+
+/* ── background work ─────────────────────────────────────────────────────────── */
+
+static gboolean
+run_workers (gpointer user_data)
+{
+  PurserdServer *self = user_data;
+  gboolean busy = FALSE;
+
+  self->kick_id = 0;
+  for (guint i = 0; i < self->workers->len; i++)
+    {
+      Worker *worker = &g_array_index (self->workers, Worker, i);
+
+      if (!worker->busy)
+        worker->busy = worker->func (worker->data);
+      busy = busy || worker->busy;
+    }
+  if (!busy && self->idle_waiters->len > 0)
+    {
+      g_autoptr (GPtrArray) waiters = g_steal_pointer (&self->idle_waiters);
+
+      self->idle_waiters = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < waiters->len; i++)
+        {
+          IdleWaiter *waiter = g_ptr_array_index (waiters, i);
+
+          waiter->func (waiter->data);
+        }
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+purserd_server_kick (PurserdServer *self)
+{
+  if (self->kick_id == 0 && self->workers != NULL)
+    self->kick_id = g_idle_add (run_workers, self);
+}
+
+void
+purserd_server_add_worker (PurserdServer *self, PurserdWorkerFunc func, gpointer data)
+{
+  Worker worker = { func, data, FALSE };
+
+  g_array_append_val (self->workers, worker);
+}
+
+void
+purserd_server_worker_done (PurserdServer *self, gpointer data)
+{
+  for (guint i = 0; i < self->workers->len; i++)
+    if (g_array_index (self->workers, Worker, i).data == data)
+      g_array_index (self->workers, Worker, i).busy = FALSE;
+  purserd_server_kick (self);
+}
+
+void
+purserd_server_when_idle (PurserdServer *self, GSourceFunc func, gpointer data)
+{
+  IdleWaiter *waiter = g_new (IdleWaiter, 1);
+
+  waiter->func = func;
+  waiter->data = data;
+  g_ptr_array_add (self->idle_waiters, waiter);
+  purserd_server_kick (self);
+}
+
+static gboolean
+work_tick_cb (gpointer user_data)
+{
+  purserd_server_kick (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+PurserdStripe *
+purserd_server_stripe (PurserdServer *self)
+{
+  return self->stripe;
+}
+
+PurserdMailer *
+purserd_server_mailer (PurserdServer *self)
+{
+  return self->mailer;
+}
+
+PurserdPayments *
+purserd_server_payments (PurserdServer *self)
+{
+  return self->payments;
 }
 
 /* ── the clock ─────────────────────────────────────────────────────────────────── */
@@ -705,6 +907,7 @@ tick_cb (gpointer user_data)
 
   if (!purserd_billing_run (self, purserd_server_now (self), &error))
     g_warning ("billing clock: %s", error->message);
+  purserd_server_kick (self);
   if (!purser_store_idempotency_purge (self->db, wall - IDEMPOTENCY_WINDOW, &error))
     g_warning ("idempotency purge: %s", error->message);
   return G_SOURCE_CONTINUE;
@@ -732,6 +935,25 @@ purserd_server_new (const PurserdConfig *config, GError **error)
   self->config.operator_token = g_strdup (config->operator_token);
   self->config.seller_country = g_strdup (config->seller_country ? config->seller_country : "US");
   self->config.tax_table_path = g_strdup (config->tax_table_path);
+  self->config.stripe.secret_key = NULL; /* kept by the gateway only */
+  self->config.stripe.api_base = g_strdup (config->stripe.api_base);
+  self->config.webhook_secrets = g_strdupv (config->webhook_secrets);
+  self->config.mail.smtp_url = g_strdup (config->mail.smtp_url);
+  self->config.mail.username = g_strdup (config->mail.username);
+  self->config.mail.password = NULL; /* kept by the mailer only */
+  self->config.mail.ca_file = g_strdup (config->mail.ca_file);
+  self->config.mail.from = g_strdup (config->mail.from);
+  self->config.mail.maildir = g_strdup (config->mail.maildir);
+  self->config.public_url = g_strdup (config->public_url);
+  self->config.seller_name = g_strdup (config->seller_name);
+  self->config.seller_address = g_strdup (config->seller_address);
+  self->config.seller_email = g_strdup (config->seller_email);
+  self->config.seller_tax_id = g_strdup (config->seller_tax_id);
+  self->config.seller_bank_details = g_strdup (config->seller_bank_details);
+  self->stripe = purserd_stripe_new (&config->stripe);
+  self->mailer = purserd_mailer_new (&config->mail);
+  self->workers = g_array_new (FALSE, TRUE, sizeof (Worker));
+  self->idle_waiters = g_ptr_array_new_with_free_func (g_free);
 
   if (self->config.tax_table_path != NULL)
     {
@@ -749,6 +971,13 @@ purserd_server_new (const PurserdConfig *config, GError **error)
   self->db = purser_db_open (self->config.database, PURSER_SCHEMA_SERVER, error);
   if (self->db == NULL)
     return NULL;
+
+  self->payments = purserd_payments_new (self);
+  self->webhooks = purserd_webhooks_new (self);
+  self->outbox = purserd_outbox_new (self, self->mailer);
+  purserd_server_add_worker (self, purserd_webhooks_run, self->webhooks);
+  purserd_server_add_worker (self, purserd_payments_run, self->payments);
+  purserd_server_add_worker (self, purserd_outbox_run, self->outbox);
 
   if (self->config.test_clock)
     {
@@ -784,12 +1013,16 @@ purserd_server_run (PurserdServer *self)
   self->loop = g_main_loop_new (NULL, FALSE);
   if (!self->config.test_clock)
     self->tick_id = g_timeout_add_seconds (TICK_SECONDS, tick_cb, self);
+  /* Retries of mail and webhook processing are due by the wall clock. */
+  self->work_tick_id = g_timeout_add_seconds (WORK_TICK_SECONDS, work_tick_cb, self);
+  purserd_server_kick (self);
   term_id = g_unix_signal_add (SIGTERM, quit_cb, self);
   int_id = g_unix_signal_add (SIGINT, quit_cb, self);
   g_main_loop_run (self->loop);
   g_source_remove (term_id);
   g_source_remove (int_id);
   g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->work_tick_id, g_source_remove);
   g_clear_pointer (&self->http, purserd_http_stop);
   g_clear_pointer (&self->loop, g_main_loop_unref);
 }
@@ -798,6 +1031,14 @@ void
 purserd_server_free (PurserdServer *self)
 {
   g_clear_pointer (&self->http, purserd_http_stop);
+  g_clear_handle_id (&self->kick_id, g_source_remove);
+  g_clear_pointer (&self->outbox, purserd_outbox_free);
+  g_clear_pointer (&self->webhooks, purserd_webhooks_free);
+  g_clear_pointer (&self->payments, purserd_payments_free);
+  g_clear_pointer (&self->stripe, purserd_stripe_free);
+  g_clear_pointer (&self->mailer, purserd_mailer_free);
+  g_clear_pointer (&self->workers, g_array_unref);
+  g_clear_pointer (&self->idle_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->db, purser_db_close);
   g_clear_pointer (&self->tax, purser_tax_table_free);
   g_free (self->config.database);
@@ -805,6 +1046,19 @@ purserd_server_free (PurserdServer *self)
   g_free (self->config.operator_token);
   g_free (self->config.seller_country);
   g_free (self->config.tax_table_path);
+  g_free (self->config.stripe.api_base);
+  g_strfreev (self->config.webhook_secrets);
+  g_free (self->config.mail.smtp_url);
+  g_free (self->config.mail.username);
+  g_free (self->config.mail.ca_file);
+  g_free (self->config.mail.from);
+  g_free (self->config.mail.maildir);
+  g_free (self->config.public_url);
+  g_free (self->config.seller_name);
+  g_free (self->config.seller_address);
+  g_free (self->config.seller_email);
+  g_free (self->config.seller_tax_id);
+  g_free (self->config.seller_bank_details);
   g_free (self);
 }
 

@@ -4,6 +4,8 @@
 #include "purser-store.h"
 #include "purser-wire.h"
 #include "purserd-http.h"
+#include "purserd-mail.h"
+#include "purserd-stripe.h"
 
 G_BEGIN_DECLS
 
@@ -17,6 +19,16 @@ typedef struct
   gint64 start_time; /* --now: where a fresh test clock starts; 0: wall clock */
   char *seller_country;
   char *tax_table_path;
+  PurserdStripeConfig stripe;
+  char **webhook_secrets; /* endpoint secrets (several while rotating); NULL: webhooks off */
+  PurserdMailConfig mail;
+  char *public_url; /* where people reach this service: links in mail, Stripe return URLs */
+  /* The seller on invoices. */
+  char *seller_name;
+  char *seller_address;
+  char *seller_email;
+  char *seller_tax_id;
+  char *seller_bank_details; /* for invoices paid by transfer */
 } PurserdConfig;
 
 typedef struct _PurserdServer PurserdServer;
@@ -51,6 +63,10 @@ typedef struct
   gint64 now; /* the billing clock */
   PurserDate today;
   gboolean failed; /* an error answer was set: the transaction rolls back */
+  /* private */
+  const PurserUserRecord *as_user;
+  char *idempotency_key;
+  char *request_hash;
 } PurserdCall;
 
 typedef void (*PurserdRouteFunc) (PurserdCall *call);
@@ -67,6 +83,9 @@ typedef enum
   PURSERD_ROUTE_DEFAULT = 0,
   /* The handler opens its own transactions (it runs the billing clock). */
   PURSERD_ROUTE_OWN_TRANSACTIONS = 1 << 0,
+  /* The handler answers later (it calls Stripe): it runs its own transactions with
+   * purserd_call_transact and ends with purserd_call_finish, on the main context. */
+  PURSERD_ROUTE_DEFERRED = 1 << 1,
 } PurserdRouteFlags;
 
 typedef struct
@@ -105,6 +124,14 @@ gboolean purserd_call_read_body (PurserdCall *call, PurserWireReader *reader);
 gboolean purserd_call_page (PurserdCall *call, int default_limit, int max_limit, int *limit,
                             const char **after);
 
+/* For deferred routes (and own-transaction routes that answer later): */
+/* Answers later; the call stays valid until purserd_call_finish. */
+void purserd_call_defer (PurserdCall *call);
+/* Runs `func` in one transaction, committed unless it answered an error. */
+gboolean purserd_call_transact (PurserdCall *call, PurserdRouteFunc func);
+/* Sends the answer set on the call and frees it. */
+void purserd_call_finish (PurserdCall *call);
+
 /* Appends a BillingEvent in the request's transaction; entity JSON as built by the caller
  * (NULL before for a creation, NULL after for a deletion). */
 gboolean purserd_call_event (PurserdCall *call, const char *type, const char *entity_type,
@@ -130,6 +157,21 @@ PurserDb *purserd_server_db (PurserdServer *self);
 const PurserTaxTable *purserd_server_tax_table (PurserdServer *self);
 const char *purserd_server_seller_country (PurserdServer *self);
 const PurserdConfig *purserd_server_config (PurserdServer *self);
+PurserdStripe *purserd_server_stripe (PurserdServer *self);
+PurserdMailer *purserd_server_mailer (PurserdServer *self);
+struct _PurserdPayments *purserd_server_payments (PurserdServer *self);
+
+/* Background work (charges, refunds, webhooks, mail) runs on the main loop, one item at a
+ * time per worker. A worker's function starts one due item and returns TRUE (it then calls
+ * purserd_server_worker_done when it is finished), or returns FALSE when nothing is due. */
+typedef gboolean (*PurserdWorkerFunc) (gpointer data);
+void purserd_server_add_worker (PurserdServer *self, PurserdWorkerFunc func, gpointer data);
+void purserd_server_worker_done (PurserdServer *self, gpointer data);
+/* Looks for due work soon (after a change commits). */
+void purserd_server_kick (PurserdServer *self);
+/* Calls `func` once every worker has run out of due work. */
+void purserd_server_when_idle (PurserdServer *self, GSourceFunc func, gpointer data);
+
 /* The billing clock: the test clock when enabled, else the wall clock. */
 gint64 purserd_server_now (PurserdServer *self);
 void purserd_server_set_now (PurserdServer *self, gint64 now);

@@ -244,10 +244,146 @@ static const char server_v1[] =
   "  id  INTEGER PRIMARY KEY CHECK (id = 1),"
   "  now INTEGER NOT NULL"
   ") STRICT;";
+
+/* Payments: Stripe customers and payment methods, charges and dunning, credit notes,
+ * Stripe's webhook events and the mail outbox. Card and bank numbers are never stored:
+ * only what Stripe shows (brand, last 4, expiry, bank name). */
+static const char server_v2[] =
+  "ALTER TABLE orgs ADD COLUMN stripe_customer_id TEXT;"
+  "CREATE UNIQUE INDEX orgs_stripe_customer ON orgs (stripe_customer_id);"
+
+  /* charge_automatically (the default method is charged) or send_invoice (net 30, paid
+   * by transfer). next_attempt_at: when the next charge is due, NULL when none is. */
+  "ALTER TABLE invoices ADD COLUMN collection TEXT NOT NULL DEFAULT 'send_invoice';"
+  "ALTER TABLE invoices ADD COLUMN attempt_count INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE invoices ADD COLUMN next_attempt_at INTEGER;"
+  "ALTER TABLE invoices ADD COLUMN first_failed_at INTEGER;"
+  "ALTER TABLE invoices ADD COLUMN amount_refunded INTEGER NOT NULL DEFAULT 0;"
+  "CREATE INDEX invoices_attempts ON invoices (next_attempt_at) WHERE next_attempt_at IS NOT NULL;"
+
+  "CREATE TABLE payment_methods ("
+  "  seq         INTEGER PRIMARY KEY,"
+  "  id          TEXT NOT NULL UNIQUE,"
+  "  org_id      TEXT NOT NULL REFERENCES orgs (id),"
+  "  type        TEXT NOT NULL CHECK (type IN ('card', 'us_bank_account', 'sepa_debit', 'wire')),"
+  "  stripe_id   TEXT UNIQUE,"
+  "  brand       TEXT,"
+  "  last4       TEXT,"
+  "  exp_month   INTEGER,"
+  "  exp_year    INTEGER,"
+  "  country     TEXT,"
+  "  label       TEXT,"
+  "  is_default  INTEGER NOT NULL DEFAULT 0,"
+  "  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'removed')),"
+  "  created_at  INTEGER NOT NULL,"
+  "  removed_at  INTEGER,"
+  "  stripe_seen INTEGER NOT NULL DEFAULT 0"
+  ") STRICT;"
+  "CREATE INDEX payment_methods_org ON payment_methods (org_id, seq);"
+  "CREATE UNIQUE INDEX payment_methods_one_default ON payment_methods (org_id)"
+  "  WHERE is_default = 1 AND status = 'active';"
+
+  /* Checkout Sessions in setup mode that we started. */
+  "CREATE TABLE payment_setups ("
+  "  id           TEXT PRIMARY KEY,"
+  "  org_id       TEXT NOT NULL REFERENCES orgs (id),"
+  "  type         TEXT NOT NULL,"
+  "  session_id   TEXT UNIQUE,"
+  "  url          TEXT,"
+  "  status       TEXT NOT NULL,"
+  "  method_id    TEXT,"
+  "  created_at   INTEGER NOT NULL,"
+  "  completed_at INTEGER"
+  ") STRICT;"
+
+  /* One row per attempt to collect an invoice. pending: sent (or about to be) to Stripe
+   * and not answered yet; processing: Stripe is collecting a bank debit. */
+  "CREATE TABLE payments ("
+  "  seq             INTEGER PRIMARY KEY,"
+  "  id              TEXT NOT NULL UNIQUE,"
+  "  org_id          TEXT NOT NULL REFERENCES orgs (id),"
+  "  invoice_id      TEXT NOT NULL REFERENCES invoices (id),"
+  "  method_id       TEXT REFERENCES payment_methods (id),"
+  "  method_type     TEXT NOT NULL,"
+  "  method_label    TEXT,"
+  "  amount          INTEGER NOT NULL,"
+  "  status          TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),"
+  "  stripe_payment_intent TEXT UNIQUE,"
+  "  stripe_charge   TEXT,"
+  "  failure_code    TEXT,"
+  "  failure_message TEXT,"
+  "  reference       TEXT,"
+  "  receipt_number  TEXT UNIQUE,"
+  "  amount_refunded INTEGER NOT NULL DEFAULT 0,"
+  "  attempt         INTEGER NOT NULL,"
+  "  actor           TEXT NOT NULL,"
+  "  created_at      INTEGER NOT NULL,"
+  "  updated_at      INTEGER NOT NULL,"
+  "  stripe_seen     INTEGER NOT NULL DEFAULT 0"
+  ") STRICT;"
+  "CREATE INDEX payments_org ON payments (org_id, seq);"
+  "CREATE INDEX payments_invoice ON payments (invoice_id, seq);"
+  "CREATE INDEX payments_pending ON payments (status) WHERE status = 'pending';"
+
+  "CREATE TABLE credit_notes ("
+  "  seq              INTEGER PRIMARY KEY,"
+  "  id               TEXT NOT NULL UNIQUE,"
+  "  org_id           TEXT NOT NULL REFERENCES orgs (id),"
+  "  invoice_id       TEXT NOT NULL REFERENCES invoices (id),"
+  "  payment_id       TEXT REFERENCES payments (id),"
+  "  number           TEXT NOT NULL UNIQUE,"
+  "  amount           INTEGER NOT NULL,"
+  "  refunded         INTEGER NOT NULL DEFAULT 0,"
+  "  refund_status    TEXT NOT NULL CHECK (refund_status IN ('none', 'pending', 'succeeded', 'failed', 'manual')),"
+  "  stripe_refund_id TEXT UNIQUE,"
+  "  reason           TEXT,"
+  "  created_at       INTEGER NOT NULL"
+  ") STRICT;"
+  "CREATE INDEX credit_notes_org ON credit_notes (org_id, seq);"
+
+  /* Every Stripe event received, once (its id), processed in order of creation. */
+  "CREATE TABLE stripe_events ("
+  "  seq             INTEGER PRIMARY KEY,"
+  "  id              TEXT NOT NULL UNIQUE,"
+  "  type            TEXT NOT NULL,"
+  "  created         INTEGER NOT NULL,"
+  "  object_id       TEXT,"
+  "  payload         TEXT NOT NULL,"
+  "  status          TEXT NOT NULL CHECK (status IN ('pending', 'processed', 'ignored', 'failed')),"
+  "  attempts        INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt_at INTEGER,"
+  "  note            TEXT,"
+  "  received_at     INTEGER NOT NULL,"
+  "  processed_at    INTEGER"
+  ") STRICT;"
+  "CREATE INDEX stripe_events_due ON stripe_events (created, seq) WHERE status IN ('pending', 'failed');"
+
+  /* Mail written in the transaction of the change that causes it; the sender delivers it
+   * and marks it sent. The attachment is drawn when it is sent. */
+  "CREATE TABLE outbox ("
+  "  seq             INTEGER PRIMARY KEY,"
+  "  id              TEXT NOT NULL UNIQUE,"
+  "  org_id          TEXT REFERENCES orgs (id),"
+  "  template        TEXT NOT NULL,"
+  "  recipients      TEXT NOT NULL,"
+  "  subject         TEXT NOT NULL,"
+  "  text_body       TEXT NOT NULL,"
+  "  html_body       TEXT,"
+  "  attachment      TEXT,"
+  "  status          TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),"
+  "  attempts        INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt_at INTEGER NOT NULL,"
+  "  last_error      TEXT,"
+  "  created_at      INTEGER NOT NULL,"
+  "  sent_at         INTEGER"
+  ") STRICT;"
+  "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'queued';"
+  "CREATE INDEX outbox_org ON outbox (org_id, seq);";
 /* clang-format on */
 
 static const char *const server_migrations[] = {
   server_v1,
+  server_v2,
 };
 
 const char *const *

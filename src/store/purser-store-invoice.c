@@ -6,7 +6,8 @@
 #define INVOICE_COLUMNS                                                                \
   "id, org_id, subscription_id, number, status, reason, subtotal, tax, total,"         \
   " credit_applied, tax_note, period_start, period_end, issued_on, due_on, po_number," \
-  " notes, amount_paid, created_at, paid_at, voided_at, void_reason"
+  " notes, amount_paid, created_at, paid_at, voided_at, void_reason, collection,"      \
+  " attempt_count, next_attempt_at, first_failed_at, amount_refunded"
 
 void
 purser_invoice_record_clear (PurserInvoiceRecord *rec)
@@ -20,6 +21,7 @@ purser_invoice_record_clear (PurserInvoiceRecord *rec)
   g_clear_pointer (&rec->po_number, g_free);
   g_clear_pointer (&rec->notes, g_free);
   g_clear_pointer (&rec->void_reason, g_free);
+  g_clear_pointer (&rec->collection, g_free);
 }
 
 GArray *
@@ -93,7 +95,7 @@ insert_invoice_row (PurserDb *db, const PurserInvoiceRecord *rec, GError **error
 
   stmt = purser_db_prepare (db,
                             "INSERT INTO invoices (" INVOICE_COLUMNS ") VALUES"
-                            " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             error);
   if (stmt == NULL)
     return FALSE;
@@ -119,6 +121,11 @@ insert_invoice_row (PurserDb *db, const PurserInvoiceRecord *rec, GError **error
   purser_db_bind_time (stmt, 20, rec->paid_at);
   purser_db_bind_time (stmt, 21, rec->voided_at);
   purser_db_bind_text (stmt, 22, rec->void_reason);
+  purser_db_bind_text (stmt, 23, rec->collection ? rec->collection : "send_invoice");
+  purser_db_bind_int64 (stmt, 24, rec->attempt_count);
+  purser_db_bind_time (stmt, 25, rec->next_attempt_at);
+  purser_db_bind_time (stmt, 26, rec->first_failed_at);
+  purser_db_bind_int64 (stmt, 27, rec->amount_refunded);
   return purser_db_step_done (db, stmt, "Could not add the invoice", error);
 }
 
@@ -245,6 +252,11 @@ read_invoice (sqlite3_stmt *stmt, PurserInvoiceRecord *out, GError **error)
   out->paid_at = sqlite3_column_int64 (stmt, 19);
   out->voided_at = sqlite3_column_int64 (stmt, 20);
   out->void_reason = purser_db_column_dup (stmt, 21);
+  out->collection = purser_db_column_dup (stmt, 22);
+  out->attempt_count = (int) sqlite3_column_int64 (stmt, 23);
+  out->next_attempt_at = sqlite3_column_int64 (stmt, 24);
+  out->first_failed_at = sqlite3_column_int64 (stmt, 25);
+  out->amount_refunded = sqlite3_column_int64 (stmt, 26);
   out->draft.lines = purser_lines_new ();
   return TRUE;
 }
@@ -294,7 +306,9 @@ purser_store_invoice_update_status (PurserDb *db, const PurserInvoiceRecord *rec
 
   stmt = purser_db_prepare (db,
                             "UPDATE invoices SET status = ?3, amount_paid = ?4, paid_at = ?5,"
-                            " voided_at = ?6, void_reason = ?7 WHERE org_id = ?1 AND id = ?2",
+                            " voided_at = ?6, void_reason = ?7, collection = ?8,"
+                            " attempt_count = ?9, next_attempt_at = ?10, first_failed_at = ?11,"
+                            " amount_refunded = ?12 WHERE org_id = ?1 AND id = ?2",
                             error);
   if (stmt == NULL)
     return FALSE;
@@ -305,6 +319,11 @@ purser_store_invoice_update_status (PurserDb *db, const PurserInvoiceRecord *rec
   purser_db_bind_time (stmt, 5, rec->paid_at);
   purser_db_bind_time (stmt, 6, rec->voided_at);
   purser_db_bind_text (stmt, 7, rec->void_reason);
+  purser_db_bind_text (stmt, 8, rec->collection ? rec->collection : "send_invoice");
+  purser_db_bind_int64 (stmt, 9, rec->attempt_count);
+  purser_db_bind_time (stmt, 10, rec->next_attempt_at);
+  purser_db_bind_time (stmt, 11, rec->first_failed_at);
+  purser_db_bind_int64 (stmt, 12, rec->amount_refunded);
   if (!purser_db_step_done (db, stmt, "Could not update the invoice", error))
     return FALSE;
   if (purser_db_changes (db) == 0)
@@ -397,4 +416,31 @@ fail:
   /* Leave `out` as it was given. */
   g_array_set_size (out, first);
   return FALSE;
+}
+
+GPtrArray *
+purser_store_invoice_attempts_due (PurserDb *db, gint64 now, GError **error)
+{
+  g_auto (PurserDbStmt) stmt = purser_db_prepare (
+      db,
+      "SELECT org_id, id FROM invoices WHERE next_attempt_at IS NOT NULL"
+      " AND next_attempt_at <= ? AND status = 'open' ORDER BY next_attempt_at, seq",
+      error);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+  purser_db_bind_int64 (stmt, 1, now);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ids, purser_db_column_dup (stmt, 0));
+      g_ptr_array_add (ids, purser_db_column_dup (stmt, 1));
+    }
+  if (rc != SQLITE_DONE)
+    {
+      purser_db_set_error (db, error, "Could not read the invoices due for payment");
+      return NULL;
+    }
+  return g_steal_pointer (&ids);
 }

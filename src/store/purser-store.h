@@ -190,6 +190,11 @@ typedef struct
   gint64 paid_at;
   gint64 voided_at;
   char *void_reason;
+  char *collection;       /* charge_automatically | send_invoice */
+  int attempt_count;      /* charges tried */
+  gint64 next_attempt_at; /* billing-clock time of the next charge, 0: none due */
+  gint64 first_failed_at; /* when dunning began, 0: never failed */
+  PurserCents amount_refunded;
 } PurserInvoiceRecord;
 
 void purser_invoice_record_clear (PurserInvoiceRecord *rec);
@@ -199,13 +204,226 @@ GArray *purser_invoice_records_new (void);
 gboolean purser_store_invoice_insert (PurserDb *db, PurserInvoiceRecord *rec, GError **error);
 gboolean purser_store_invoice_get (PurserDb *db, const char *org_id, const char *id,
                                    PurserInvoiceRecord *out, GError **error);
-/* Status, amount_paid, paid_at, voided_at, void_reason. Lines never change. */
+/* Status, payment and collection fields. Lines never change. */
 gboolean purser_store_invoice_update_status (PurserDb *db, const PurserInvoiceRecord *rec,
                                              GError **error);
 /* Newest first; keyset pagination by id; status NULL for all. */
 gboolean purser_store_invoice_list (PurserDb *db, const char *org_id, const char *status,
                                     const char *after_id, int limit, GArray *out,
                                     gboolean *has_more, GError **error);
+
+/* org id, invoice id, org id, invoice id… of open invoices whose next charge is due at
+ * `now`, the most overdue first. */
+GPtrArray *purser_store_invoice_attempts_due (PurserDb *db, gint64 now, GError **error);
+
+/* ── payments ──────────────────────────────────────────────────────────────────── */
+
+/* The organization's Stripe customer id (NULL when it has none yet). */
+gboolean purser_store_org_stripe_customer (PurserDb *db, const char *org_id, char **customer_id,
+                                           GError **error);
+gboolean purser_store_org_set_stripe_customer (PurserDb *db, const char *org_id,
+                                               const char *customer_id, GError **error);
+/* The organization of a Stripe customer; NOT_FOUND when it is not ours. */
+gboolean purser_store_org_by_stripe_customer (PurserDb *db, const char *customer_id, char **org_id,
+                                              GError **error);
+
+typedef struct
+{
+  char *id;
+  char *org_id;
+  char *type; /* card | us_bank_account | sepa_debit | wire */
+  char *stripe_id;
+  char *brand; /* card brand, or bank name */
+  char *last4;
+  int exp_month;
+  int exp_year;
+  char *country;
+  char *label; /* wire: who pays, e.g. "Accounts payable" */
+  gboolean is_default;
+  char *status; /* active | removed */
+  gint64 created_at;
+  gint64 removed_at;
+  gint64 stripe_seen; /* `created` of the newest Stripe event applied */
+} PurserPaymentMethodRecord;
+
+void purser_payment_method_record_clear (PurserPaymentMethodRecord *rec);
+GArray *purser_payment_method_records_new (void);
+gboolean purser_store_payment_method_insert (PurserDb *db, const PurserPaymentMethodRecord *rec,
+                                             GError **error);
+gboolean purser_store_payment_method_update (PurserDb *db, const PurserPaymentMethodRecord *rec,
+                                             GError **error);
+gboolean purser_store_payment_method_get (PurserDb *db, const char *org_id, const char *id,
+                                          PurserPaymentMethodRecord *out, GError **error);
+gboolean purser_store_payment_method_by_stripe (PurserDb *db, const char *stripe_id,
+                                                PurserPaymentMethodRecord *out, GError **error);
+/* The active default method; NOT_FOUND when there is none. */
+gboolean purser_store_payment_method_default (PurserDb *db, const char *org_id,
+                                              PurserPaymentMethodRecord *out, GError **error);
+/* Makes `id` the only default (NULL: no default). */
+gboolean purser_store_payment_method_set_default (PurserDb *db, const char *org_id, const char *id,
+                                                  GError **error);
+/* Active methods, oldest first (removed ones too when `all`). */
+gboolean purser_store_payment_method_list (PurserDb *db, const char *org_id, gboolean all,
+                                           GArray *out, GError **error);
+
+typedef struct
+{
+  char *id;
+  char *org_id;
+  char *type;
+  char *session_id;
+  char *url;
+  char *status; /* open | complete */
+  char *method_id;
+  gint64 created_at;
+  gint64 completed_at;
+} PurserPaymentSetupRecord;
+
+void purser_payment_setup_record_clear (PurserPaymentSetupRecord *rec);
+gboolean purser_store_payment_setup_put (PurserDb *db, const PurserPaymentSetupRecord *rec,
+                                         GError **error);
+/* By our id or Stripe's session id. */
+gboolean purser_store_payment_setup_get (PurserDb *db, const char *id_or_session,
+                                         PurserPaymentSetupRecord *out, GError **error);
+
+typedef struct
+{
+  char *id;
+  char *org_id;
+  char *invoice_id;
+  char *method_id;
+  char *method_type;
+  char *method_label; /* "Visa •••• 4242", as it was when paid */
+  PurserCents amount;
+  char *status; /* pending | processing | succeeded | failed */
+  char *stripe_payment_intent;
+  char *stripe_charge;
+  char *failure_code;
+  char *failure_message;
+  char *reference; /* wire transfer reference */
+  char *receipt_number;
+  PurserCents amount_refunded;
+  int attempt;
+  char *actor;
+  gint64 created_at;
+  gint64 updated_at;
+  gint64 stripe_seen;
+} PurserPaymentRecord;
+
+void purser_payment_record_clear (PurserPaymentRecord *rec);
+GArray *purser_payment_records_new (void);
+gboolean purser_store_payment_insert (PurserDb *db, const PurserPaymentRecord *rec, GError **error);
+gboolean purser_store_payment_update (PurserDb *db, const PurserPaymentRecord *rec, GError **error);
+/* org_id NULL: any organization (the webhook and the collector look payments up by id). */
+gboolean purser_store_payment_get (PurserDb *db, const char *org_id, const char *id,
+                                   PurserPaymentRecord *out, GError **error);
+/* column is stripe_payment_intent or stripe_charge. */
+gboolean purser_store_payment_by_stripe (PurserDb *db, const char *column, const char *value,
+                                         PurserPaymentRecord *out, GError **error);
+/* Newest first; invoice_id NULL for the organization's payments. */
+gboolean purser_store_payment_list (PurserDb *db, const char *org_id, const char *invoice_id,
+                                    const char *after_id, int limit, GArray *out,
+                                    gboolean *has_more, GError **error);
+/* Ids of payments in `status` across organizations, oldest first. */
+GPtrArray *purser_store_payment_ids_with_status (PurserDb *db, const char *status, GError **error);
+/* How many payments of the organization have a receipt (to number the next one). */
+gint64 purser_store_payment_receipt_count (PurserDb *db, const char *invoice_id);
+
+typedef struct
+{
+  char *id;
+  char *org_id;
+  char *invoice_id;
+  char *payment_id;
+  char *number; /* "<invoice number>-C<n>" */
+  PurserCents amount;
+  PurserCents refunded;
+  char *refund_status; /* none | pending | succeeded | failed | manual */
+  char *stripe_refund_id;
+  char *reason;
+  gint64 created_at;
+} PurserCreditNoteRecord;
+
+void purser_credit_note_record_clear (PurserCreditNoteRecord *rec);
+GArray *purser_credit_note_records_new (void);
+/* Numbers the note after its invoice ("NWL-2026-0007-C1"), stored back into rec->number. */
+gboolean purser_store_credit_note_insert (PurserDb *db, PurserCreditNoteRecord *rec,
+                                          GError **error);
+gboolean purser_store_credit_note_update (PurserDb *db, const PurserCreditNoteRecord *rec,
+                                          GError **error);
+gboolean purser_store_credit_note_get (PurserDb *db, const char *org_id, const char *id,
+                                       PurserCreditNoteRecord *out, GError **error);
+gboolean purser_store_credit_note_by_refund (PurserDb *db, const char *stripe_refund_id,
+                                             PurserCreditNoteRecord *out, GError **error);
+/* Oldest first; invoice_id NULL for all of the organization's. */
+gboolean purser_store_credit_note_list (PurserDb *db, const char *org_id, const char *invoice_id,
+                                        GArray *out, GError **error);
+
+/* E-mail addresses of the organization's users with `role`, sorted. */
+gchar **purser_store_user_emails_with_role (PurserDb *db, const char *org_id, const char *role);
+
+/* ── Stripe events ─────────────────────────────────────────────────────────────── */
+typedef struct
+{
+  gint64 seq;
+  char *id;
+  char *type;
+  gint64 created;
+  char *object_id;
+  char *payload;
+  char *status; /* pending | processed | ignored | failed */
+  int attempts;
+  gint64 next_attempt_at;
+  char *note;
+  gint64 received_at;
+  gint64 processed_at;
+} PurserStripeEventRecord;
+
+void purser_stripe_event_record_clear (PurserStripeEventRecord *rec);
+/* Stores a new event; *duplicate is TRUE (and nothing is written) when its id is known. */
+gboolean purser_store_stripe_event_insert (PurserDb *db, const PurserStripeEventRecord *rec,
+                                           gboolean *duplicate, GError **error);
+gboolean purser_store_stripe_event_get (PurserDb *db, const char *id, PurserStripeEventRecord *out,
+                                        GError **error);
+/* status, attempts, next_attempt_at, note, processed_at. */
+gboolean purser_store_stripe_event_update (PurserDb *db, const PurserStripeEventRecord *rec,
+                                           GError **error);
+/* Ids of events waiting to be processed at wall time `now`, in order of creation. */
+GPtrArray *purser_store_stripe_event_due (PurserDb *db, gint64 now, GError **error);
+
+/* ── mail outbox ───────────────────────────────────────────────────────────────── */
+typedef struct
+{
+  char *id;
+  char *org_id;
+  char *template_id;
+  char *recipients; /* JSON array of addresses */
+  char *subject;
+  char *text_body;
+  char *html_body;
+  char *attachment; /* "invoice:<id>", "receipt:<payment id>", "credit_note:<id>" or NULL */
+  char *status;     /* queued | sent | failed */
+  int attempts;
+  gint64 next_attempt_at; /* wall clock */
+  char *last_error;
+  gint64 created_at;
+  gint64 sent_at;
+} PurserMailRecord;
+
+void purser_mail_record_clear (PurserMailRecord *rec);
+GArray *purser_mail_records_new (void);
+gboolean purser_store_mail_insert (PurserDb *db, const PurserMailRecord *rec, GError **error);
+/* status, attempts, next_attempt_at, last_error, sent_at. */
+gboolean purser_store_mail_update (PurserDb *db, const PurserMailRecord *rec, GError **error);
+gboolean purser_store_mail_get (PurserDb *db, const char *id, PurserMailRecord *out,
+                                GError **error);
+/* Ids of queued mail due at `now`, oldest first. */
+GPtrArray *purser_store_mail_due (PurserDb *db, gint64 now, GError **error);
+/* The earliest next_attempt_at of queued mail, 0 when none is queued. */
+gint64 purser_store_mail_next_due (PurserDb *db);
+/* Newest first. */
+gboolean purser_store_mail_list (PurserDb *db, const char *org_id, const char *after_id, int limit,
+                                 GArray *out, gboolean *has_more, GError **error);
 
 /* ── billing events ────────────────────────────────────────────────────────────── */
 typedef struct
@@ -253,6 +471,12 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserUserRecord, purser_user_record_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserDepartmentRecord, purser_department_record_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserEmployeeRecord, purser_employee_record_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserSubscriptionRecord, purser_subscription_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserPaymentMethodRecord, purser_payment_method_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserPaymentSetupRecord, purser_payment_setup_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserPaymentRecord, purser_payment_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserCreditNoteRecord, purser_credit_note_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserStripeEventRecord, purser_stripe_event_record_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserMailRecord, purser_mail_record_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserInvoiceRecord, purser_invoice_record_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (PurserEventRecord, purser_event_record_clear)
 

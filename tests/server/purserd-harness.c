@@ -197,6 +197,15 @@ harness_free (PurserdHarness *h)
   g_free (h);
 }
 
+static const char *const scrubbed_variables[] = {
+  "STRIPE_SECRET_KEY",         "STRIPE_SECRET_KEY_FILE",
+  "STRIPE_WEBHOOK_SECRET",     "STRIPE_WEBHOOK_SECRET_FILE",
+  "STRIPE_API_BASE",           "PURSER_SMTP_URL",
+  "PURSER_SMTP_USER",          "PURSER_SMTP_PASSWORD",
+  "PURSER_SMTP_PASSWORD_FILE", "PURSER_MAILDIR",
+  "PURSER_PUBLIC_URL",
+};
+
 PurserdHarness *
 harness_start (const char *now, const char *const *extra_args)
 {
@@ -230,6 +239,9 @@ harness_start (const char *now, const char *const *extra_args)
   g_ptr_array_add (argv, g_strdup ("--operator-token"));
   g_ptr_array_add (argv, g_strdup (HARNESS_OPERATOR_TOKEN));
   g_ptr_array_add (argv, g_strdup ("--test-clock"));
+  /* Mail stays in the test's directory unless a test passes --smtp-url. */
+  g_ptr_array_add (argv, g_strdup ("--maildir"));
+  g_ptr_array_add (argv, g_build_filename (h->dir, "mail", NULL));
   if (now != NULL)
     {
       g_ptr_array_add (argv, g_strdup ("--now"));
@@ -241,6 +253,9 @@ harness_start (const char *now, const char *const *extra_args)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_stderr_file_path (launcher, h->stderr_path);
+  /* Nothing of the developer's own configuration leaks into a test's server. */
+  for (guint i = 0; i < G_N_ELEMENTS (scrubbed_variables); i++)
+    g_subprocess_launcher_unsetenv (launcher, scrubbed_variables[i]);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, GINT_TO_POINTER (getpid ()), NULL);
   h->process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   if (h->process == NULL)
@@ -307,6 +322,18 @@ harness_stop (PurserdHarness *h)
                g_subprocess_get_exit_status (h->process), err);
     }
   harness_free (h);
+}
+
+const char *
+harness_dir (PurserdHarness *h)
+{
+  return h->dir;
+}
+
+const char *
+harness_stderr_path (PurserdHarness *h)
+{
+  return h->stderr_path;
 }
 
 const char *

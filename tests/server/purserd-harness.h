@@ -20,6 +20,9 @@ typedef struct _PurserdHarness PurserdHarness;
 PurserdHarness *harness_start (const char *now, const char *const *extra_args);
 void harness_stop (PurserdHarness *h);
 const char *harness_url (PurserdHarness *h);
+/* The test's directory: purserd.db, stderr.log, mail/ (the maildir). */
+const char *harness_dir (PurserdHarness *h);
+const char *harness_stderr_path (PurserdHarness *h);
 GPid harness_pid (PurserdHarness *h);
 
 /* JSON request; body may be NULL. Returns the parsed answer (NULL for an empty body) and
