@@ -649,13 +649,15 @@ purserd_mail_compose (const PurserdMail *mail, gint64 date_unix)
   g_autofree char *from_address = NULL;
   g_autofree char *date = NULL;
   g_autofree char *message_id = NULL;
+  gboolean from_valid;
   guint n_attachments;
   gsize size;
   GString *out;
 
   g_return_val_if_fail (mail != NULL, NULL);
   g_return_val_if_fail (mail->from != NULL, NULL);
-  g_return_val_if_fail (parse_mailbox (mail->from, &from_name, &from_address), NULL);
+  from_valid = parse_mailbox (mail->from, &from_name, &from_address);
+  g_return_val_if_fail (from_valid, NULL);
   g_return_val_if_fail (mail->to != NULL && mail->to[0] != NULL, NULL);
   for (guint i = 0; mail->to[i] != NULL; i++)
     g_return_val_if_fail (purserd_mail_address_is_valid (mail->to[i]), NULL);
