@@ -60,6 +60,12 @@ is_stripe_type (const char *type)
          || g_strcmp0 (type, "sepa_debit") == 0;
 }
 
+/* SEPA Direct Debit collects euros and Purser bills in dollars: such a method is kept (its
+ * mandate is valid) but not charged, rather than charged the same number of euro cents. */
+#define SEPA_UNSUPPORTED                                                                     \
+  "SEPA Direct Debit collects euros and Purser bills in US dollars, so this invoice cannot " \
+  "be debited from it; make a card or US bank account the default, or pay by bank transfer."
+
 static char *
 money (PurserCents amount)
 {
@@ -652,6 +658,14 @@ start_due_charge (PurserdPayments *self, const char *org_id, const char *invoice
     }
   if (!create_payment (db, &invoice, &method, "system", now, TRUE, &payment, &error))
     goto rollback;
+  if (g_str_equal (method.type, "sepa_debit"))
+    {
+      if (!apply_outcome (self->server, db, &payment, "failed", NULL, NULL, "currency_unsupported",
+                          SEPA_UNSUPPORTED, 0, &error)
+          || !purser_db_commit (db, &error))
+        goto rollback;
+      return FALSE;
+    }
   if (!purserd_stripe_configured (purserd_server_stripe (self->server)))
     {
       if (!apply_outcome (self->server, db, &payment, "failed", NULL, NULL, "stripe_not_configured",
@@ -725,6 +739,12 @@ purserd_payments_charge_now (PurserdServer *server, const char *org_id, const ch
                    "Invoice %s is paid by bank transfer; once the money arrives, mark it paid "
                    "with the transfer's reference.",
                    invoice.number);
+      goto rollback;
+    }
+  if (g_str_equal (method.type, "sepa_debit"))
+    {
+      g_set_error_literal (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED,
+                           SEPA_UNSUPPORTED);
       goto rollback;
     }
   if (!purserd_stripe_configured (purserd_server_stripe (server)))

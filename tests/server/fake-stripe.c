@@ -219,7 +219,9 @@ fingerprint_of (const char *kind, const char *details)
 static char *
 format_amount (gint64 amount, const char *currency)
 {
-  const char *symbol = g_str_equal (currency, "usd") ? "$" : g_str_equal (currency, "eur") ? "€" : "";
+  const char *symbol = g_str_equal (currency, "usd")   ? "$"
+                       : g_str_equal (currency, "eur") ? "€"
+                                                       : "";
 
   return g_strdup_printf ("%s%" G_GINT64_FORMAT ".%02d%s%s", symbol, amount / 100,
                           (int) (amount % 100), *symbol ? "" : " ", *symbol ? "" : currency);
@@ -254,8 +256,7 @@ node_deep_copy (JsonNode *node)
         copy = json_node_new (JSON_NODE_OBJECT);
         json_node_take_object (copy, object_deep_copy (json_node_get_object (node)));
         return copy;
-      case JSON_NODE_ARRAY:
-        {
+        case JSON_NODE_ARRAY: {
           JsonArray *array = json_node_get_array (node);
           JsonArray *array_copy = json_array_new ();
 
@@ -664,8 +665,8 @@ error_object (const char *type, const char *code, const char *param, const char 
 }
 
 static void
-answer_error (Answer *answer, guint status, const char *type, const char *code,
-              const char *param, const char *format, ...)
+answer_error (Answer *answer, guint status, const char *type, const char *code, const char *param,
+              const char *format, ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -819,8 +820,7 @@ param_metadata (GPtrArray *form, JsonObject **metadata, Answer *answer)
 /* ── objects ───────────────────────────────────────────────────────────────────────────── */
 
 static JsonObject *
-make_payment_method (FakeStripe *self, const char *type, const char *details,
-                     JsonObject *customer)
+make_payment_method (FakeStripe *self, const char *type, const char *details, JsonObject *customer)
 {
   JsonObject *pm = fixture_copy (self, "payment_method");
   JsonObject *billing = json_object_get_object_member (pm, "billing_details");
@@ -855,8 +855,8 @@ make_payment_method (FakeStripe *self, const char *type, const char *details,
       json_object_set_int_member (method, "exp_year", g_ascii_strtoll (PART (3, "2034"), NULL, 10));
       json_object_set_string_member (method, "fingerprint", fingerprint);
       json_array_add_string_element (networks, brand);
-      json_object_set_array_member (json_object_get_object_member (method, "networks"),
-                                    "available", networks);
+      json_object_set_array_member (json_object_get_object_member (method, "networks"), "available",
+                                    networks);
     }
   else if (g_str_equal (type, "us_bank_account"))
     {
@@ -910,27 +910,31 @@ method_details (JsonObject *charge_fixture, JsonObject *pm)
 
   if (g_str_equal (type, "card"))
     {
-      JsonObject *fixture_details = json_object_get_object_member (charge_fixture,
-                                                                   "payment_method_details");
+      JsonObject *fixture_details
+          = json_object_get_object_member (charge_fixture, "payment_method_details");
 
       method = object_deep_copy (json_object_get_object_member (fixture_details, "card"));
       json_object_set_string_member (method, "brand", get_string (from, "brand"));
       json_object_set_string_member (method, "country", get_string (from, "country"));
       json_object_set_int_member (method, "exp_month",
                                   json_object_get_int_member (from, "exp_month"));
-      json_object_set_int_member (method, "exp_year", json_object_get_int_member (from, "exp_year"));
+      json_object_set_int_member (method, "exp_year",
+                                  json_object_get_int_member (from, "exp_year"));
       json_object_set_string_member (method, "fingerprint", get_string (from, "fingerprint"));
       json_object_set_string_member (method, "last4", get_string (from, "last4"));
       json_object_set_string_member (method, "network", get_string (from, "brand"));
     }
   else
     {
-      static const char *const bank_members[] = { "account_holder_type", "account_type",
-                                                  "bank_name",           "fingerprint",
-                                                  "last4",               "routing_number",
+      static const char *const bank_members[] = { "account_holder_type",
+                                                  "account_type",
+                                                  "bank_name",
+                                                  "fingerprint",
+                                                  "last4",
+                                                  "routing_number",
                                                   NULL };
-      static const char *const sepa_members[] = { "bank_code", "branch_code", "country",
-                                                  "fingerprint", "last4", NULL };
+      static const char *const sepa_members[]
+          = { "bank_code", "branch_code", "country", "fingerprint", "last4", NULL };
       const char *const *members = g_str_equal (type, "sepa_debit") ? sepa_members : bank_members;
 
       method = json_object_new ();
@@ -1291,8 +1295,7 @@ message_finished_cb (SoupServerMessage *msg, gpointer user_data)
 /* ── endpoints (under mutex) ───────────────────────────────────────────────────────────── */
 
 static void
-get_resource (FakeStripe *self, const char *id, const char *kind, const char *what,
-              Answer *answer)
+get_resource (FakeStripe *self, const char *id, const char *kind, const char *what, Answer *answer)
 {
   JsonObject *object = lookup (self, id, kind);
 
@@ -1345,7 +1348,7 @@ update_customer (FakeStripe *self, const char *id, GPtrArray *form, Answer *answ
   if (default_pm != NULL && *default_pm != '\0'
       && (lookup (self, default_pm, "payment_method") == NULL
           || g_strcmp0 (get_string (lookup (self, default_pm, "payment_method"), "customer"), id)
-               != 0))
+                 != 0))
     {
       answer_error (answer, 400, "invalid_request_error", "resource_missing",
                     "invoice_settings[default_payment_method]",
@@ -1398,7 +1401,8 @@ create_checkout_session (FakeStripe *self, GPtrArray *form, Answer *answer)
 
   if (!param_required (form, "mode", &mode, answer)
       || !param_required (form, "success_url", &success_url, answer)
-      || !param_currency (form, FALSE, &currency, answer) || !param_metadata (form, &metadata, answer))
+      || !param_currency (form, FALSE, &currency, answer)
+      || !param_metadata (form, &metadata, answer))
     return;
   if (!g_str_equal (mode, "setup"))
     {
@@ -1644,8 +1648,7 @@ create_payment_intent (FakeStripe *self, GPtrArray *form, Answer *answer)
         emit_event (self, "payment_intent.processing", pi, NULL);
         answer_object (answer, pi);
         break;
-      case FAKE_STRIPE_DECLINE:
-        {
+        case FAKE_STRIPE_DECLINE: {
           JsonObject *error;
 
           fail_payment (pi, charge, pm, "card_declined", "insufficient_funds",
@@ -1696,10 +1699,9 @@ create_refund (FakeStripe *self, GPtrArray *form, Answer *answer)
       charge = lookup (self, get_string (pi, "latest_charge"), "charge");
       if (charge == NULL)
         {
-          answer_error (answer, 400, "invalid_request_error", "charge_not_refundable",
-                        "payment_intent",
-                        "This PaymentIntent (%s) does not have a successful charge to refund.",
-                        pi_id);
+          answer_error (
+              answer, 400, "invalid_request_error", "charge_not_refundable", "payment_intent",
+              "This PaymentIntent (%s) does not have a successful charge to refund.", pi_id);
           return;
         }
     }
@@ -1715,8 +1717,7 @@ create_refund (FakeStripe *self, GPtrArray *form, Answer *answer)
       if (charge != NULL && charge != named)
         {
           answer_error (answer, 400, "invalid_request_error", NULL, "charge",
-                        "The charge %s does not belong to the PaymentIntent %s.", charge_id,
-                        pi_id);
+                        "The charge %s does not belong to the PaymentIntent %s.", charge_id, pi_id);
           return;
         }
       charge = named;
@@ -1737,7 +1738,8 @@ create_refund (FakeStripe *self, GPtrArray *form, Answer *answer)
                     "Charge %s has already been refunded.", get_string (charge, "id"));
       return;
     }
-  if (!param_amount (form, "amount", FALSE, &amount, answer) || !param_metadata (form, &metadata, answer))
+  if (!param_amount (form, "amount", FALSE, &amount, answer)
+      || !param_metadata (form, &metadata, answer))
     return;
   if (amount < 0)
     amount = remaining;
@@ -1898,8 +1900,8 @@ check_auth (FakeStripe *self, const char *authorization, Answer *answer)
                                 : !g_str_has_prefix (key, "sk_test_")))
     {
       gsize len = key ? strlen (key) : 0;
-      g_autofree char *masked = len > 12 ? g_strdup_printf ("%.8s****%s", key, key + len - 4)
-                                         : g_strdup ("****");
+      g_autofree char *masked
+          = len > 12 ? g_strdup_printf ("%.8s****%s", key, key + len - 4) : g_strdup ("****");
 
       answer_error (answer, 401, "invalid_request_error", NULL, NULL,
                     "Invalid API Key provided: %s", masked);
@@ -2008,10 +2010,11 @@ handle_pay_page (FakeStripe *self, const char *method, const char *path, Reply *
       return;
     }
   reply->status = 200;
-  reply->body = g_markup_printf_escaped ("<!DOCTYPE html>\n<title>Fake Stripe Checkout</title>\n"
-                                         "<h1>Set up a payment method</h1>\n"
-                                         "<p id=\"session\">%s</p>\n<p id=\"status\">%s</p>\n",
-                                         get_string (session, "id"), get_string (session, "status"));
+  reply->body
+      = g_markup_printf_escaped ("<!DOCTYPE html>\n<title>Fake Stripe Checkout</title>\n"
+                                 "<h1>Set up a payment method</h1>\n"
+                                 "<p id=\"session\">%s</p>\n<p id=\"status\">%s</p>\n",
+                                 get_string (session, "id"), get_string (session, "status"));
 }
 
 static void
@@ -2187,8 +2190,8 @@ fake_stripe_start (void)
     g_error ("fake-stripe: cannot load Stripe's fixtures: %s", error->message);
   root = json_parser_get_root (parser);
   resources = JSON_NODE_HOLDS_OBJECT (root)
-                ? json_object_get_object_member (json_node_get_object (root), "resources")
-                : NULL;
+                  ? json_object_get_object_member (json_node_get_object (root), "resources")
+                  : NULL;
   if (resources == NULL)
     g_error ("fake-stripe: %s has no \"resources\"", path);
 
@@ -2199,11 +2202,11 @@ fake_stripe_start (void)
   self->tag = g_malloc0 (7);
   for (guint i = 0; i < 6; i++)
     self->tag[i] = alphabet[g_random_int_range (0, sizeof alphabet - 1)];
-  self->objects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) json_node_unref);
+  self->objects
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_node_unref);
   self->behaviours = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->idempotency = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                             (GDestroyNotify) saved_free);
+  self->idempotency
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) saved_free);
   self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) fake_stripe_request_free);
   self->deliveries = g_ptr_array_new_with_free_func ((GDestroyNotify) fake_stripe_delivery_free);
   self->event_types = g_ptr_array_new_with_free_func (g_free);
@@ -2321,9 +2324,8 @@ fake_stripe_complete_checkout (FakeStripe *self, const char *session_id, const c
     }
   seti = lookup (self, get_string (session, "setup_intent"), "setup_intent");
   customer = lookup (self, get_string (session, "customer"), "customer");
-  type = json_array_get_string_element (json_object_get_array_member (session,
-                                                                      "payment_method_types"),
-                                        0);
+  type = json_array_get_string_element (
+      json_object_get_array_member (session, "payment_method_types"), 0);
   pm = make_payment_method (self, type, details, customer);
   pm_id = g_strdup (get_string (pm, "id"));
   g_hash_table_replace (self->behaviours, g_strdup (pm_id), GINT_TO_POINTER (behaviour + 1));
@@ -2351,7 +2353,7 @@ fake_stripe_complete_checkout (FakeStripe *self, const char *session_id, const c
   json_object_set_null_member (session, "url");
 
   emit_event (self, "checkout.session.completed", session, NULL);
-  
+  emit_event (self, "setup_intent.succeeded", seti, NULL);
 out:
   g_mutex_unlock (&self->mutex);
   return pm_id;

@@ -38,8 +38,10 @@ G_BEGIN_DECLS
  * checkout.session.expired, setup_intent.succeeded, payment_intent.succeeded,
  * payment_intent.processing, payment_intent.payment_failed, charge.refunded and
  * payment_method.detached. Events (fixture `event`, ids `evt_…` increasing, api_version
- * 2023-08-16) are sent after the triggering answer has been written, one at a time and in
- * order, from the fake's thread, pretty-printed like Stripe, with
+ * 2023-08-16, `request` = the triggering call's Request-Id and Idempotency-Key, or nulls for
+ * fake_stripe_complete_checkout() and the like) are sent after the triggering answer has
+ * been written, one at a time and in order, from the fake's thread, pretty-printed like
+ * Stripe, with
  * `Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "t.body">` (signed afresh on each
  * attempt). A delivery without a 2xx answer is tried again, up to FAKE_STRIPE_WEBHOOK_ATTEMPTS
  * in all, waiting attempt × FAKE_STRIPE_WEBHOOK_RETRY_MS between tries. Without a webhook
@@ -70,21 +72,21 @@ typedef enum
 typedef struct
 {
   char *method;
-  char *path;            /* without the query */
-  char *query;           /* NULL when there is none */
-  char *stripe_version;  /* headers, NULL when absent */
+  char *path;           /* without the query */
+  char *query;          /* NULL when there is none */
+  char *stripe_version; /* headers, NULL when absent */
   char *idempotency_key;
   char *authorization;
   char *content_type;
-  char *body;            /* raw request body, "" when empty */
-  guint status;          /* what the fake answered; 0 for a dropped connection */
-  char *response;        /* the answer's body, NULL for a dropped connection */
+  char *body;     /* raw request body, "" when empty */
+  guint status;   /* what the fake answered; 0 for a dropped connection */
+  char *response; /* the answer's body, NULL for a dropped connection */
 } FakeStripeRequest;
 
 /* A webhook held back by fake_stripe_hold_webhooks(). */
 typedef struct
 {
-  char *id;        /* evt_… */
+  char *id; /* evt_… */
   char *type;
   char *body;      /* the exact bytes that were signed */
   char *signature; /* Stripe-Signature value, signed when the event was made */
@@ -93,10 +95,10 @@ typedef struct
 /* One attempt to deliver a webhook. */
 typedef struct
 {
-  char *event_id;  /* NULL when the body was not an event */
+  char *event_id; /* NULL when the body was not an event */
   char *type;
-  guint attempt;   /* 1 for the first try */
-  guint status;    /* purserd's answer; 0 when there was none (connection error) */
+  guint attempt; /* 1 for the first try */
+  guint status;  /* purserd's answer; 0 when there was none (connection error) */
 } FakeStripeDelivery;
 
 void fake_stripe_request_free (FakeStripeRequest *request);
@@ -131,14 +133,13 @@ void fake_stripe_set_webhook (FakeStripe *self, const char *url, const char *sec
  *   us_bank_account "bank_name:last4"                 e.g. "STRIPE TEST BANK:6789"
  *   sepa_debit      "last4:country"                   e.g. "3000:DE"
  * Returns the new pm_… id. */
-char *fake_stripe_complete_checkout (FakeStripe *self, const char *session_id,
-                                     const char *details, FakeStripeBehaviour behaviour);
+char *fake_stripe_complete_checkout (FakeStripe *self, const char *session_id, const char *details,
+                                     FakeStripeBehaviour behaviour);
 /* The session times out: status expired, checkout.session.expired. */
 void fake_stripe_expire_checkout (FakeStripe *self, const char *session_id);
 
 /* How later PaymentIntents on this payment method end. */
-void fake_stripe_set_behaviour (FakeStripe *self, const char *pm_id,
-                                FakeStripeBehaviour behaviour);
+void fake_stripe_set_behaviour (FakeStripe *self, const char *pm_id, FakeStripeBehaviour behaviour);
 
 /* A processing PaymentIntent ends: succeeded (payment_intent.succeeded) or failed
  * (requires_payment_method, payment_intent.payment_failed). */

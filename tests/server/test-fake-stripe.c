@@ -39,7 +39,7 @@ typedef struct
   GPtrArray *received; /* Received, accepted events in arrival order */
   GQueue script;       /* statuses to answer next (then 200) */
   guint attempts;
-  guint rejected;      /* bad signatures */
+  guint rejected; /* bad signatures */
 } Receiver;
 
 typedef struct
@@ -84,8 +84,8 @@ at (JsonNode *root, const char *path)
           JsonObject *object = json_node_get_object (node);
 
           node = json_object_has_member (object, parts[i])
-                   ? json_object_get_member (object, parts[i])
-                   : NULL;
+                     ? json_object_get_member (object, parts[i])
+                     : NULL;
         }
       else if (JSON_NODE_HOLDS_ARRAY (node))
         {
@@ -175,7 +175,8 @@ verify_signature (const char *secret, const char *header, const char *body)
       else if (g_str_has_prefix (items[i], "v1="))
         g_ptr_array_add (v1, items[i] + 3);
     }
-  if (t == NULL || v1->len == 0 || !g_ascii_string_to_signed (t, 10, 0, G_MAXINT64, &timestamp, NULL))
+  if (t == NULL || v1->len == 0
+      || !g_ascii_string_to_signed (t, 10, 0, G_MAXINT64, &timestamp, NULL))
     return FALSE;
   if (ABS (g_get_real_time () / G_USEC_PER_SEC - timestamp) > 300)
     return FALSE;
@@ -245,8 +246,8 @@ receiver_cb (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
       received->body = g_strdup (body);
       /* purserd looks things up while it handles an event: the fake must answer meanwhile. */
       if (g_str_equal (received->type, "payment_intent.succeeded"))
-        received->fetched_status = fetch_status (receiver,
-                                                 str_at (received->event, "data.object.id"));
+        received->fetched_status
+            = fetch_status (receiver, str_at (received->event, "data.object.id"));
       g_mutex_lock (&receiver->mutex);
       g_ptr_array_add (receiver->received, received);
       g_cond_broadcast (&receiver->cond);
@@ -279,8 +280,8 @@ receiver_thread (gpointer data)
   receiver->session = g_object_new (SOUP_TYPE_SESSION, "proxy-resolver", NULL, NULL);
 
   g_mutex_lock (&receiver->mutex);
-  receiver->url = g_strdup_printf ("http://127.0.0.1:%d/stripe/webhook",
-                                   g_uri_get_port (uris->data));
+  receiver->url
+      = g_strdup_printf ("http://127.0.0.1:%d/stripe/webhook", g_uri_get_port (uris->data));
   receiver->ready = TRUE;
   g_cond_broadcast (&receiver->cond);
   g_mutex_unlock (&receiver->mutex);
@@ -429,7 +430,7 @@ request (Fixture *fixture, const char *method, const char *path, const char *for
       g_autoptr (GBytes) body = g_bytes_new (form, strlen (form));
 
       soup_message_set_request_body_from_bytes (
-        msg, content_type ? content_type : "application/x-www-form-urlencoded", body);
+          msg, content_type ? content_type : "application/x-www-form-urlencoded", body);
     }
   bytes = soup_session_send_and_read (fixture->session, msg, NULL, &response.error);
   if (bytes == NULL)
@@ -489,13 +490,12 @@ get_object (Fixture *fixture, const char *path)
 
 /* A customer who went through Checkout: fills the customer, session and pm ids. */
 static void
-customer_with_method (Fixture *fixture, const char *type, const char *currency,
-                      const char *details, FakeStripeBehaviour behaviour, char **customer_id,
-                      char **pm_id)
+customer_with_method (Fixture *fixture, const char *type, const char *currency, const char *details,
+                      FakeStripeBehaviour behaviour, char **customer_id, char **pm_id)
 {
   g_autofree char *form = NULL;
-  g_auto (Response) customer = call (fixture, "POST", "/v1/customers",
-                                     "name=Grace+Hopper&email=grace%40example.com");
+  g_auto (Response) customer
+      = call (fixture, "POST", "/v1/customers", "name=Grace+Hopper&email=grace%40example.com");
   g_auto (Response) session = { 0 };
 
   assert_ok (&customer);
@@ -559,8 +559,7 @@ fixture_setup (Fixture *fixture, gconstpointer data)
   fixture->fake = fake_stripe_start ();
   fixture->receiver = receiver_start (fake_stripe_url (fixture->fake));
   fake_stripe_set_webhook (fixture->fake, fixture->receiver->url, SECRET);
-  fixture->session = g_object_new (SOUP_TYPE_SESSION, "proxy-resolver", NULL, "timeout", 20,
-                                   NULL);
+  fixture->session = g_object_new (SOUP_TYPE_SESSION, "proxy-resolver", NULL, "timeout", 20, NULL);
 }
 
 static void
@@ -586,8 +585,8 @@ test_auth (Fixture *fixture, gconstpointer data)
     return;
 
   {
-    g_auto (Response) response = request (fixture, "POST", "/v1/customers", "name=Ada", NULL,
-                                          NULL, NULL);
+    g_auto (Response) response
+        = request (fixture, "POST", "/v1/customers", "name=Ada", NULL, NULL, NULL);
 
     assert_error (&response, 401, "invalid_request_error", NULL, NULL);
     g_assert_nonnull (strstr (str_at (response.json, "error.message"), "API key"));
@@ -1022,8 +1021,8 @@ test_idempotency (Fixture *fixture, gconstpointer data)
     assert_error (&different, 400, "idempotency_error", NULL, NULL);
   }
   {
-    g_auto (Response) other_key = call_key (fixture, "/v1/customers", "name=A&email=a%40x.test",
-                                            "k2");
+    g_auto (Response) other_key
+        = call_key (fixture, "/v1/customers", "name=A&email=a%40x.test", "k2");
 
     assert_ok (&other_key);
     g_assert_cmpstr (str_at (other_key.json, "id"), !=, first_id);
@@ -1038,7 +1037,8 @@ test_idempotency (Fixture *fixture, gconstpointer data)
     assert_ok (&first);
     assert_ok (&again);
     g_assert_cmpstr (str_at (again.json, "id"), ==, str_at (first.json, "id"));
-    g_assert_cmpstr (str_at (again.json, "latest_charge"), ==, str_at (first.json, "latest_charge"));
+    g_assert_cmpstr (str_at (again.json, "latest_charge"), ==,
+                     str_at (first.json, "latest_charge"));
     g_assert_cmpstr (soup_message_headers_get_one (again.headers, "Idempotent-Replayed"), ==,
                      "true");
     pi_id = g_strdup (str_at (first.json, "id"));
@@ -1263,8 +1263,8 @@ test_refunds (Fixture *fixture, gconstpointer data)
 
   /* The rest, by charge, without an amount. */
   {
-    g_autofree char *by_charge = g_strdup_printf ("charge=%s&reason=requested_by_customer",
-                                                  charge_id);
+    g_autofree char *by_charge
+        = g_strdup_printf ("charge=%s&reason=requested_by_customer", charge_id);
     g_auto (Response) refund = call (fixture, "POST", "/v1/refunds", by_charge);
     g_auto (Response) again = call (fixture, "POST", "/v1/refunds", by_charge);
 
@@ -1423,11 +1423,11 @@ test_webhooks (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (receiver_count (fixture->receiver), ==, before + 2);
   g_assert_cmpstr (receiver_get (fixture->receiver, before)->id, ==, webhook->id);
   g_assert_cmpstr (receiver_get (fixture->receiver, before + 1)->body, ==, webhook->body);
-  g_assert_true (fake_stripe_deliver_signed (fixture->fake, webhook->body, webhook->signature,
-                                             &status));
+  g_assert_true (
+      fake_stripe_deliver_signed (fixture->fake, webhook->body, webhook->signature, &status));
   g_assert_cmpuint (status, ==, 200);
-  g_assert_true (fake_stripe_deliver_signed (fixture->fake, webhook->body, "t=1,v1=deadbeef",
-                                             &status));
+  g_assert_true (
+      fake_stripe_deliver_signed (fixture->fake, webhook->body, "t=1,v1=deadbeef", &status));
   g_assert_cmpuint (status, ==, 400);
   g_assert_true (fake_stripe_deliver_signed (fixture->fake, webhook->body, "", &status));
   g_assert_cmpuint (status, ==, 400);
@@ -1446,9 +1446,9 @@ test_webhooks (Fixture *fixture, gconstpointer data)
   g_assert_true (fake_stripe_flush_webhooks (fixture->fake));
   g_assert_cmpuint (receiver_count (fixture->receiver), ==, before + 3);
   for (guint i = 0; i < 3; i++)
-    g_assert_cmpint (int_at (receiver_get (fixture->receiver, before + i)->event,
-                             "data.object.amount"),
-                     ==, 1000 + i);
+    g_assert_cmpint (
+        int_at (receiver_get (fixture->receiver, before + i)->event, "data.object.amount"), ==,
+        1000 + i);
 
   /* Not answered with 2xx: tried again. */
   receiver_script (fixture->receiver, 500, 2);
@@ -1495,17 +1495,17 @@ test_webhooks (Fixture *fixture, gconstpointer data)
   }
   g_assert_true (fake_stripe_flush_webhooks (fixture->fake));
   g_assert_cmpstr (receiver_last (fixture->receiver)->type, ==, "payment_method.detached");
-  g_assert_cmpstr (str_at (receiver_last (fixture->receiver)->event,
-                           "data.previous_attributes.customer"),
-                   ==, customer_id);
+  g_assert_cmpstr (
+      str_at (receiver_last (fixture->receiver)->event, "data.previous_attributes.customer"), ==,
+      customer_id);
 
   /* Without a URL nothing is sent, and flushing does not wait. */
   fake_stripe_set_webhook (fixture->fake, NULL, NULL);
   before = fake_stripe_event_count (fixture->fake, NULL);
   {
     g_auto (Response) created = call (fixture, "POST", "/v1/customers", "name=Quiet");
-    g_autofree char *form = g_strdup_printf ("mode=setup&customer=%s&success_url=https%%3A%%2F%%2Fx",
-                                             str_at (created.json, "id"));
+    g_autofree char *form = g_strdup_printf (
+        "mode=setup&customer=%s&success_url=https%%3A%%2F%%2Fx", str_at (created.json, "id"));
     g_auto (Response) session = call (fixture, "POST", "/v1/checkout/sessions", form);
     g_autofree char *quiet_pm = NULL;
 
@@ -1518,6 +1518,39 @@ test_webhooks (Fixture *fixture, gconstpointer data)
   g_assert_cmpuint (fake_stripe_event_count (fixture->fake, NULL), ==, before + 2);
   g_assert_false (fake_stripe_deliver (fixture->fake, webhook->body, &status));
   g_assert_cmpuint (status, ==, 0);
+}
+
+/* Stopping while a webhook waits for a retry and another is queued frees everything (ASan). */
+static void
+test_stop_busy (Fixture *fixture, gconstpointer data)
+{
+  g_autofree char *customer_id = NULL, *pm_id = NULL;
+
+  if (fixture->fake == NULL)
+    return;
+  customer_with_method (fixture, "card", "usd", NULL, FAKE_STRIPE_SUCCEED, &customer_id, &pm_id);
+  receiver_script (fixture->receiver, 500, 100);
+  {
+    g_auto (Response) r = call (fixture, "POST", "/v1/customers", "name=Busy");
+    g_autofree char *form = g_strdup_printf (
+        "mode=setup&customer=%s&success_url=https%%3A%%2F%%2Fx", str_at (r.json, "id"));
+    g_auto (Response) session = call (fixture, "POST", "/v1/checkout/sessions", form);
+    g_autofree char *busy_pm = NULL;
+
+    assert_ok (&session);
+    busy_pm = fake_stripe_complete_checkout (fixture->fake, str_at (session.json, "id"), NULL,
+                                             FAKE_STRIPE_SUCCEED);
+    g_assert_nonnull (busy_pm);
+  }
+  fake_stripe_hold_webhooks (fixture->fake, TRUE);
+  {
+    g_auto (Response) pi = charge (fixture, customer_id, pm_id, 900, "usd", NULL);
+
+    assert_ok (&pi);
+  }
+  g_clear_pointer (&fixture->fake, fake_stripe_stop);
+  receiver_stop (fixture->receiver);
+  g_assert_finalize_object (fixture->session);
 }
 
 int
@@ -1535,6 +1568,7 @@ main (int argc, char **argv)
   ADD ("refunds", test_refunds);
   ADD ("processing", test_processing);
   ADD ("webhooks", test_webhooks);
+  ADD ("stop-busy", test_stop_busy);
 #undef ADD
 
   return g_test_run ();

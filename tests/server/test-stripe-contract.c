@@ -1793,7 +1793,7 @@ test_prism_refused_amount (void)
   if (!prism_ready ())
     return;
   request = build_payment_intent ("card");
-  form_set (request, "amount", "1299.00");
+  form_set (request, "amount", "12.99");
   violations = prism_refused (request);
   g_assert_nonnull (strstr (violations, "amount"));
 }
@@ -2023,7 +2023,7 @@ test_gateway_400_not_retried (void)
   static const Reply replies[] = {
     { 400,
       "{\"error\":{\"type\":\"invalid_request_error\",\"code\":\"parameter_invalid_integer\","
-      "\"param\":\"amount\",\"message\":\"Invalid integer: 1299.00\"}}",
+      "\"param\":\"amount\",\"message\":\"Invalid integer: 12.99\"}}",
       NULL },
     { 200, PI_ANSWER, NULL },
   };
@@ -2033,7 +2033,7 @@ test_gateway_400_not_retried (void)
 
   send_and_wait (stripe, build_payment_intent ("card"), &sent);
   g_assert_error (sent.error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_REQUEST);
-  g_assert_cmpstr (sent.error->message, ==, "Invalid integer: 1299.00");
+  g_assert_cmpstr (sent.error->message, ==, "Invalid integer: 12.99");
   g_assert_nonnull (sent.error_object);
   g_assert_cmpstr (str_at (sent.error_object, "param"), ==, "amount");
   g_assert_cmpstr (str_at (sent.error_object, "code"), ==, "parameter_invalid_integer");
