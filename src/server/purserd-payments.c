@@ -1034,7 +1034,8 @@ refund_sent (GObject *source, GAsyncResult *result, gpointer user_data)
                                     "credit_note", note.id, NULL, before, after, &error))
         goto rollback;
     }
-  else if (g_strcmp0 (refund.status, "succeeded") == 0)
+  else if (g_strcmp0 (refund.status, "succeeded") == 0
+           && g_strcmp0 (note.refund_status, "succeeded") != 0)
     {
       if (!record_refund (self->server, db, &note, &payment, payment.amount_refunded + note.amount,
                           refund.id, now, &error))
@@ -1042,7 +1043,7 @@ refund_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   else
     {
-      /* pending: charge.refunded will settle it */
+      /* pending (charge.refunded will settle it), or charge.refunded got here first */
       g_free (note.stripe_refund_id);
       note.stripe_refund_id = g_strdup (refund.id);
       if (!purser_store_credit_note_update (db, &note, &error))

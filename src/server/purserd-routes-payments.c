@@ -750,6 +750,27 @@ invoice_email (PurserdCall *call)
                            purserd_json_mail (&g_array_index (sent, PurserMailRecord, 0)));
 }
 
+/* {"data": [...], "has_more"} from records drawn by `encode`. */
+static void
+reply_list (PurserdCall *call, GArray *records, JsonNode *(*encode) (gconstpointer record),
+            gboolean has_more, const char *delivery)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
+  guint size = g_array_get_element_size (records);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "data");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < records->len; i++)
+    json_builder_add_value (b, encode (records->data + (gsize) i * size));
+  json_builder_end_array (b);
+  purser_wire_add_bool (b, "has_more", has_more);
+  if (delivery != NULL)
+    purser_wire_add_string (b, "delivery", delivery);
+  json_builder_end_object (b);
+  purserd_call_reply (call, 200, b);
+}
+
 /* ── lists ─────────────────────────────────────────────────────────────────────── */
 
 static void
@@ -757,7 +778,6 @@ payments_list (PurserdCall *call)
 {
   g_autoptr (GArray) payments = purser_payment_records_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
   const char *after = NULL;
   gboolean has_more = FALSE;
   int limit;
@@ -771,16 +791,8 @@ payments_list (PurserdCall *call)
       not_found (call, error, "payment");
       return;
     }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "data");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < payments->len; i++)
-    json_builder_add_value (
-        b, purserd_json_payment (&g_array_index (payments, PurserPaymentRecord, i)));
-  json_builder_end_array (b);
-  purser_wire_add_bool (b, "has_more", has_more);
-  json_builder_end_object (b);
-  purserd_call_reply (call, 200, b);
+  reply_list (call, payments, (JsonNode * (*) (gconstpointer)) purserd_json_payment, has_more,
+              NULL);
 }
 
 static void
@@ -788,7 +800,6 @@ credit_notes_list (PurserdCall *call)
 {
   g_autoptr (GArray) notes = purser_credit_note_records_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
 
   if (!purser_store_credit_note_list (call->db, purserd_call_org_id (call),
                                       purserd_request_query (call->request, "invoice_id"), notes,
@@ -797,16 +808,7 @@ credit_notes_list (PurserdCall *call)
       purserd_call_fail (call, error);
       return;
     }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "data");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < notes->len; i++)
-    json_builder_add_value (
-        b, purserd_json_credit_note (&g_array_index (notes, PurserCreditNoteRecord, i)));
-  json_builder_end_array (b);
-  purser_wire_add_bool (b, "has_more", FALSE);
-  json_builder_end_object (b);
-  purserd_call_reply (call, 200, b);
+  reply_list (call, notes, (JsonNode * (*) (gconstpointer)) purserd_json_credit_note, FALSE, NULL);
 }
 
 static void
@@ -814,7 +816,6 @@ emails_list (PurserdCall *call)
 {
   g_autoptr (GArray) mails = purser_mail_records_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonBuilder) b = json_builder_new_immutable ();
   g_autofree char *delivery = purserd_mailer_describe (purserd_server_mailer (call->server));
   const char *after = NULL;
   gboolean has_more = FALSE;
@@ -828,16 +829,7 @@ emails_list (PurserdCall *call)
       not_found (call, error, "e-mail");
       return;
     }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "data");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < mails->len; i++)
-    json_builder_add_value (b, purserd_json_mail (&g_array_index (mails, PurserMailRecord, i)));
-  json_builder_end_array (b);
-  purser_wire_add_bool (b, "has_more", has_more);
-  purser_wire_add_string (b, "delivery", delivery);
-  json_builder_end_object (b);
-  purserd_call_reply (call, 200, b);
+  reply_list (call, mails, (JsonNode * (*) (gconstpointer)) purserd_json_mail, has_more, delivery);
 }
 
 const PurserdRoute purserd_payment_routes[] = {
