@@ -41,6 +41,17 @@ load_method (PurserdCall *call, const char *id, PurserPaymentMethodRecord *out)
   return not_found (call, error, "payment method");
 }
 
+/* A list's ?after= names nothing of this organization. */
+static void
+page_error (PurserdCall *call, GError *error)
+{
+  if (g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
+    purserd_call_error (call, 400, "invalid_request", "after",
+                        "after must be the id of the last item of the previous page.");
+  else
+    purserd_call_fail (call, error);
+}
+
 static gboolean
 load_invoice (PurserdCall *call, PurserInvoiceRecord *out)
 {
@@ -140,6 +151,8 @@ method_add_wire (PurserdCall *call)
   purser_wire_read_enum (&reader, "type", TRUE, types, &type);
   purser_wire_read_string (&reader, "label", FALSE, PURSER_WIRE_NAME_MAX, &label);
   purser_wire_read_bool (&reader, "make_default", FALSE, &make_default);
+  if (label != NULL && *g_strstrip (label) == '\0')
+    g_clear_pointer (&label, g_free);
   if (!purserd_call_reader_done (call, &reader))
     {
       purser_wire_reader_clear (&reader);
@@ -205,6 +218,11 @@ method_set_default (PurserdCall *call)
   if (!load_method (call, purserd_call_param (call, "id"), &method))
     return;
   before = purserd_json_payment_method (&method);
+  if (method.is_default)
+    {
+      purserd_call_reply_node (call, 200, before);
+      return;
+    }
   if (!purser_store_payment_method_set_default (call->db, method.org_id, method.id, &error))
     {
       purserd_call_fail (call, error);
@@ -632,6 +650,7 @@ invoice_pay (PurserdCall *call)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *method_id = NULL;
+  g_auto (PurserInvoiceRecord) invoice = { 0 };
   PurserWireReader reader;
 
   if (call->request->body->len > 0)
@@ -646,13 +665,14 @@ invoice_pay (PurserdCall *call)
         }
       purser_wire_reader_clear (&reader);
     }
+  if (!load_invoice (call, &invoice))
+    goto done;
   if (purserd_payments_charge_now (call->server, purserd_call_org_id (call),
                                    purserd_call_param (call, "id"), method_id, call->actor, charged,
                                    call, &error))
     return;
   if (g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_NOT_FOUND))
-    purserd_call_error (call, 404, "not_found", method_id ? "payment_method_id" : "id", "%s",
-                        error->message);
+    purserd_call_error (call, 404, "not_found", "payment_method_id", "%s", error->message);
   else if (g_error_matches (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED))
     purserd_call_error (call, 409, "not_payable", NULL, "%s", error->message);
   else if (g_error_matches (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_NOT_CONFIGURED))
@@ -788,7 +808,7 @@ payments_list (PurserdCall *call)
                                   purserd_request_query (call->request, "invoice_id"), after, limit,
                                   payments, &has_more, &error))
     {
-      not_found (call, error, "payment");
+      page_error (call, error);
       return;
     }
   reply_list (call, payments, (JsonNode * (*) (gconstpointer)) purserd_json_payment, has_more,
@@ -826,7 +846,7 @@ emails_list (PurserdCall *call)
   if (!purser_store_mail_list (call->db, purserd_call_org_id (call), after, limit, mails, &has_more,
                                &error))
     {
-      not_found (call, error, "e-mail");
+      page_error (call, error);
       return;
     }
   reply_list (call, mails, (JsonNode * (*) (gconstpointer)) purserd_json_mail, has_more, delivery);

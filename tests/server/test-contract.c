@@ -10,12 +10,15 @@
  *
  *   - the server serves exactly the file of the source tree;
  *   - every operation of the document, sent with its request example and a token of a role
- *     it allows, answers a documented status with a body of the documented schema;
+ *     it allows, answers a documented status with a body of the documented schema (JSON, or
+ *     a PDF document where the document says application/pdf);
  *   - without a token every secured operation answers 401, and roles the operation does not
  *     list (x-purser-roles) answer 403;
  *   - every path answers an unknown method with 405 and an Allow header naming exactly the
  *     methods the document lists, and the routes ARCHITECTURE.md plans but the document
- *     lacks are really not served.
+ *     lacks are really not served;
+ *   - the payment operations agree with each other on the demo, which has no Stripe key:
+ *     wire transfer, PDFs, e-mail, and the refusals of what needs Stripe.
  *
  * The schemas are checked by a small JSON-schema checker (type, nullable, enum, required,
  * properties, additionalProperties, items, allOf, $ref, formats and bounds). */
@@ -61,6 +64,9 @@ typedef struct
   char *employee_id;   /* an active employee without a license */
   char *invoice_id;
   char *created_department_id; /* made by POST …/departments */
+
+  /* our own client: answers are JSON or PDF, and keep their bytes */
+  SoupSession *session;
 } Contract;
 
 static Contract contract;
@@ -123,13 +129,14 @@ shown (JsonNode *node)
 }
 
 static JsonNode *
-parse_json (const char *text)
+parse_json (const char *text, gssize length)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (GError) error = NULL;
 
-  if (!json_parser_load_from_data (parser, text, -1, &error))
-    g_error ("not JSON (%s): %s", error->message, text);
+  if (!json_parser_load_from_data (parser, text, length, &error))
+    g_error ("not JSON (%s): %.*s", error->message, length < 0 ? (int) strlen (text) : (int) length,
+             text);
   return json_node_copy (json_parser_get_root (parser));
 }
 
@@ -139,7 +146,7 @@ deep_copy (JsonNode *node)
 {
   g_autofree char *text = to_json (node);
 
-  return parse_json (text);
+  return parse_json (text, -1);
 }
 
 /* "#/components/schemas/Money" -> that object of the document, or NULL. */
@@ -723,8 +730,9 @@ query_from_examples (JsonObject *op)
 typedef struct
 {
   guint status;
-  JsonNode *body;
+  JsonNode *body; /* the parsed body of a JSON answer, or NULL */
   SoupMessageHeaders *headers;
+  GBytes *raw; /* the body's bytes, whatever their type */
 } Answer;
 
 static void
@@ -732,20 +740,97 @@ answer_clear (Answer *answer)
 {
   g_clear_pointer (&answer->body, json_node_unref);
   g_clear_pointer (&answer->headers, soup_message_headers_unref);
+  g_clear_pointer (&answer->raw, g_bytes_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+
+/* The answer's media type without parameters, or NULL. */
+static const char *
+answer_type (const Answer *answer)
+{
+  return answer->headers ? soup_message_headers_get_content_type (answer->headers, NULL) : NULL;
+}
+
+static gsize
+answer_length (const Answer *answer)
+{
+  return answer->raw ? g_bytes_get_size (answer->raw) : 0;
+}
+
+/* error.code of an error answer, or NULL. */
+static const char *
+answer_code (const Answer *answer)
+{
+  JsonObject *root = answer->body && JSON_NODE_HOLDS_OBJECT (answer->body)
+                         ? json_node_get_object (answer->body)
+                         : NULL;
+
+  return string_member (object_member (root, "error"), "code");
+}
+
+/* A request with extra headers (name, value, …, NULL). JSON answers are parsed; every answer
+ * keeps its bytes. */
+static void
+exchange_full (const char *method, const char *path, const char *token, const char *content_type,
+               const char *body, const char *const *headers, Answer *answer)
+{
+  g_autofree char *url = g_strconcat (harness_url (contract.h), path, NULL);
+  g_autoptr (SoupMessage) message = soup_message_new (method, url);
+  g_autoptr (GError) error = NULL;
+  SoupMessageHeaders *request_headers;
+  gsize length = 0;
+  const char *data;
+
+  if (message == NULL)
+    g_error ("not a valid request: %s %s", method, url);
+  request_headers = soup_message_get_request_headers (message);
+  if (token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", token, NULL);
+
+      soup_message_headers_replace (request_headers, "Authorization", bearer);
+    }
+  for (guint i = 0; headers != NULL && headers[i] != NULL && headers[i + 1] != NULL; i += 2)
+    soup_message_headers_append (request_headers, headers[i], headers[i + 1]);
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (message, content_type, bytes);
+    }
+
+  answer->raw = soup_session_send_and_read (contract.session, message, NULL, &error);
+  if (answer->raw == NULL)
+    g_error ("%s %s got no answer: %s", method, path, error->message);
+  answer->status = soup_message_get_status (message);
+  answer->headers = soup_message_headers_ref (soup_message_get_response_headers (message));
+  data = g_bytes_get_data (answer->raw, &length);
+  if (length > 0 && g_strcmp0 (answer_type (answer), "application/json") == 0)
+    answer->body = parse_json (data, (gssize) length);
+}
 
 static void
 exchange (const char *method, const char *path, const char *token, const char *content_type,
           const char *body, Answer *answer)
 {
-  answer->body
-      = harness_request_full (contract.h, method, path, token, body ? content_type : NULL, body,
-                              body ? strlen (body) : 0, NULL, &answer->status, &answer->headers);
+  exchange_full (method, path, token, content_type, body, NULL, answer);
 }
 
-/* The answer is documented for the operation, and its body has the documented schema. */
+/* The media types a response lists, e.g. "application/json, application/pdf". */
+static char *
+listed_types (JsonObject *content)
+{
+  g_autoptr (GList) types = content ? json_object_get_members (content) : NULL;
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (GList *l = types; l != NULL; l = l->next)
+    g_string_append_printf (text, "%s%s", text->len ? ", " : "", (const char *) l->data);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* The answer is documented for the operation, and its body has the documented schema: JSON
+ * valid against it, or a PDF document where the document promises one. */
 static void
 assert_documented (const Operation *op, const char *path, Answer *answer)
 {
@@ -754,6 +839,8 @@ assert_documented (const Operation *op, const char *path, Answer *answer)
   g_autofree char *what
       = g_strdup_printf ("%s %s (%s) -> %u", op->method, path, op->path, answer->status);
   JsonObject *response = deref (object_member (responses, code));
+  const char *type = answer_type (answer);
+  gsize length = answer_length (answer);
   JsonObject *content, *media;
 
   if (response == NULL)
@@ -769,28 +856,53 @@ assert_documented (const Operation *op, const char *path, Answer *answer)
   content = object_member (response, "content");
   if (content == NULL)
     {
-      if (answer->body != NULL)
+      if (length > 0)
         {
           g_autofree char *body = shown (answer->body);
-          g_autofree char *message
-              = g_strdup_printf ("%s: documented without a body, answered %s", what, body);
+          g_autofree char *message = g_strdup_printf (
+              "%s: documented without a body, answered %" G_GSIZE_FORMAT " bytes of %s: %s", what,
+              length, type ? type : "no type", body);
 
           g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
         }
       return;
     }
-  media = object_member (content, "application/json");
-  g_assert_nonnull (media);
-  if (answer->body == NULL)
+  if (length == 0)
     {
       g_autofree char *message = g_strdup_printf ("%s: documented with a body, sent none", what);
 
       g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
+      return;
     }
-  g_assert_nonnull (soup_message_headers_get_content_type (answer->headers, NULL));
-  g_assert_true (g_str_has_prefix (soup_message_headers_get_content_type (answer->headers, NULL),
-                                   "application/json"));
-  assert_valid (answer->body, object_member (media, "schema"), what);
+  media = type ? object_member (content, type) : NULL;
+  if (media == NULL)
+    {
+      g_autofree char *listed = listed_types (content);
+      g_autofree char *message = g_strdup_printf ("%s: answered Content-Type %s, documented %s",
+                                                  what, type ? type : "(none)", listed);
+
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
+      return;
+    }
+  if (g_str_equal (type, "application/json"))
+    assert_valid (answer->body, object_member (media, "schema"), what);
+  else if (g_str_equal (type, "application/pdf"))
+    {
+      if (length < 5 || memcmp (g_bytes_get_data (answer->raw, NULL), "%PDF-", 5) != 0)
+        {
+          g_autofree char *message
+              = g_strdup_printf ("%s: an application/pdf answer that is not a PDF document", what);
+
+          g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
+        }
+    }
+  else
+    {
+      g_autofree char *message
+          = g_strdup_printf ("%s: the test cannot check an answer of type %s", what, type);
+
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
+    }
 }
 
 /* ── the demo's real ids ───────────────────────────────────────────────────────── */
@@ -849,17 +961,53 @@ find_ids (void)
   g_assert_nonnull (contract.invoice_id);
 }
 
-/* An open invoice to void, or NULL. */
+/* The id of the first item of an organization's list (e.g. "invoices?status=open") whose
+ * string `member` is `value` (any item when member is NULL), or NULL. The demo changes, so
+ * ids are looked up when they are needed. */
+static char *
+find_id (const char *list, const char *member, const char *value)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/orgs/%s/%s", contract.org_id, list);
+  g_autoptr (JsonNode) answer = get_ok (path, contract.tokens[ROLE_ADMIN]);
+  JsonArray *data = json_node_get_array (harness_get (answer, "data"));
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *item = json_array_get_object_element (data, i);
+
+      if (member == NULL || g_strcmp0 (string_member (item, member), value) == 0)
+        return g_strdup (string_member (item, "id"));
+    }
+  return NULL;
+}
+
+/* An open invoice, or NULL. */
 static char *
 find_open_invoice (void)
 {
-  g_autofree char *path = g_strdup_printf ("/v1/orgs/%s/invoices?status=open", contract.org_id);
-  g_autoptr (JsonNode) invoices = get_ok (path, contract.tokens[ROLE_ADMIN]);
-  JsonArray *data = json_node_get_array (harness_get (invoices, "data"));
+  return find_id ("invoices?status=open", NULL, NULL);
+}
 
-  if (json_array_get_length (data) == 0)
-    return NULL;
-  return g_strdup (json_object_get_string_member (json_array_get_object_element (data, 0), "id"));
+/* An invoice to void: an open one, else a paid one (it gets credit notes), or NULL. */
+static char *
+find_voidable_invoice (void)
+{
+  char *id = find_open_invoice ();
+
+  return id ? id : find_id ("invoices?status=paid", NULL, NULL);
+}
+
+/* The default payment method, else any active one, or NULL. */
+static char *
+find_payment_method (void)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/orgs/%s/payment-methods", contract.org_id);
+  g_autoptr (JsonNode) answer = get_ok (path, contract.tokens[ROLE_ADMIN]);
+  JsonNode *default_id = harness_get (answer, "default_id");
+
+  if (JSON_NODE_HOLDS_VALUE (default_id))
+    return g_strdup (json_node_get_string (default_id));
+  return find_id ("payment-methods", NULL, NULL);
 }
 
 /* The {id} an operation acts on. */
@@ -873,9 +1021,21 @@ id_for (const Operation *op)
   if (strstr (op->path, "/employees/{id}") != NULL)
     return g_strdup (contract.employee_id);
   if (g_str_has_suffix (op->path, "/invoices/{id}/void"))
-    return find_open_invoice ();
+    return find_voidable_invoice ();
+  if (g_str_has_suffix (op->path, "/invoices/{id}/mark-paid"))
+    {
+      char *open = find_open_invoice ();
+
+      return open ? open : g_strdup (contract.invoice_id);
+    }
   if (strstr (op->path, "/invoices/{id}") != NULL)
     return g_strdup (contract.invoice_id);
+  if (strstr (op->path, "/payment-methods/{id}") != NULL)
+    return find_payment_method ();
+  if (strstr (op->path, "/payments/{id}") != NULL)
+    return find_id ("payments?limit=200", "status", "succeeded");
+  if (strstr (op->path, "/credit-notes/{id}") != NULL)
+    return find_id ("credit-notes", NULL, NULL);
   /* A path the test does not know: a made-up id, so the answer must be a documented 404. */
   g_test_message ("%s %s: no real id known, sending %s", op->method, op->path, MISSING_ID);
   return NULL;
@@ -931,6 +1091,15 @@ request_body (const Operation *op, const char **content_type)
     }
   if (json_object_has_member (object, "department_id"))
     json_object_set_string_member (object, "department_id", contract.department_id);
+  if (json_object_has_member (object, "payment_method_id"))
+    {
+      g_autofree char *method = find_payment_method ();
+
+      if (method != NULL)
+        json_object_set_string_member (object, "payment_method_id", method);
+      else
+        json_object_remove_member (object, "payment_method_id");
+    }
   if (g_str_equal (op->path, "/v1/test-clock"))
     {
       g_autofree char *now = current_clock ();
@@ -943,15 +1112,48 @@ request_body (const Operation *op, const char **content_type)
   return to_json (body);
 }
 
+static gboolean
+code_is (const Answer *answer, const char *a, const char *b)
+{
+  const char *code = answer_code (answer);
+
+  return code != NULL && (g_strcmp0 (code, a) == 0 || g_strcmp0 (code, b) == 0);
+}
+
+static gboolean
+invoice_is_open (const char *id)
+{
+  g_autofree char *path = g_strdup_printf ("/v1/orgs/%s/invoices/%s", contract.org_id, id);
+  g_autoptr (JsonNode) answer = get_ok (path, contract.tokens[ROLE_ADMIN]);
+
+  return g_strcmp0 (harness_get_str (answer, "invoice.status"), "open") == 0;
+}
+
 /* What an operation is expected to answer against the demo: a success, except where the
  * demo's state makes the example a documented refusal. */
 static gboolean
-expected_status (const Operation *op, const char *id, guint status)
+expected_answer (const Operation *op, const char *id, const Answer *answer)
 {
+  guint status = answer->status;
+
   if (g_str_equal (op->method, "POST") && g_str_equal (op->path, "/v1/orgs/{org}/subscription"))
     return status == 409; /* Northwind already subscribes: subscription_exists */
   if (path_has_id (op->path) && id == NULL)
     return status == 404; /* nothing real to act on */
+  /* The demo may already pay by wire transfer. */
+  if (g_str_equal (op->method, "POST") && g_str_equal (op->path, "/v1/orgs/{org}/payment-methods"))
+    return status == 201 || (status == 409 && code_is (answer, "already_exists", NULL));
+  /* The demo has no Stripe key: nothing is charged, no card is added. */
+  if (g_str_has_suffix (op->path, "/payment-methods/setup"))
+    return status == 409 && code_is (answer, "stripe_not_configured", NULL);
+  if (g_str_has_suffix (op->path, "/invoices/{id}/pay"))
+    return status == 409 && code_is (answer, "not_payable", "stripe_not_configured");
+  /* Only an open invoice is marked paid; there may be none. */
+  if (g_str_has_suffix (op->path, "/invoices/{id}/mark-paid") && status == 409)
+    return code_is (answer, "not_payable", NULL) && !invoice_is_open (id);
+  /* No signature, and the demo has no webhook secret. */
+  if (g_str_equal (op->path, "/v1/webhooks/stripe"))
+    return status == 400 && code_is (answer, "webhooks_not_configured", "invalid_signature");
   return status >= 200 && status < 300;
 }
 
@@ -979,6 +1181,29 @@ check_refs (JsonNode *node, guint depth)
 
       for (guint i = 0; i < json_array_get_length (array); i++)
         check_refs (json_array_get_element (array, i), depth + 1);
+    }
+}
+
+/* Answers are JSON with a schema, or PDF documents, which only successes are. */
+static void
+check_media (const char *op_id, const char *code, JsonObject *content)
+{
+  g_autoptr (GList) types = content ? json_object_get_members (content) : NULL;
+
+  for (GList *l = types; l != NULL; l = l->next)
+    {
+      JsonObject *schema = deref (object_member (object_member (content, l->data), "schema"));
+
+      g_test_message ("%s %s: %s", op_id, code, (const char *) l->data);
+      g_assert_nonnull (schema);
+      if (g_str_equal (l->data, "application/pdf"))
+        {
+          g_assert_true (code[0] == '2');
+          g_assert_cmpstr (string_member (schema, "type"), ==, "string");
+          g_assert_cmpstr (string_member (schema, "format"), ==, "binary");
+        }
+      else
+        g_assert_cmpstr (l->data, ==, "application/json");
     }
 }
 
@@ -1020,6 +1245,7 @@ test_document (void)
 
           g_assert_nonnull (response);
           g_assert_nonnull (string_member (response, "description"));
+          check_media (op_id, l->data, object_member (response, "content"));
           success |= ((const char *) l->data)[0] == '2';
         }
       g_assert_true (success);
@@ -1114,7 +1340,7 @@ test_operations (void)
       exchange (op->method, path, token, content_type, body, &answer);
       g_test_message ("%s %s -> %u", op->method, path, answer.status);
       assert_documented (op, path, &answer);
-      if (!expected_status (op, id, answer.status))
+      if (!expected_answer (op, id, &answer))
         {
           g_autofree char *shown_body = shown (answer.body);
           g_autofree char *message
@@ -1403,24 +1629,406 @@ test_idempotency (void)
   g_auto (Answer) c = { 0 };
 
   g_assert_nonnull (op);
-  a.body = harness_request_full (contract.h, "PATCH", path, admin, "application/json", first,
-                                 strlen (first), headers, &a.status, &a.headers);
+  exchange_full ("PATCH", path, admin, "application/json", first, headers, &a);
   assert_documented (&patch, path, &a);
   g_assert_cmpuint (a.status, ==, 200);
   g_assert_null (soup_message_headers_get_one (a.headers, "Idempotent-Replayed"));
 
-  b.body = harness_request_full (contract.h, "PATCH", path, admin, "application/json", first,
-                                 strlen (first), headers, &b.status, &b.headers);
+  exchange_full ("PATCH", path, admin, "application/json", first, headers, &b);
   assert_documented (&patch, path, &b);
   g_assert_cmpuint (b.status, ==, 200);
   g_assert_cmpstr (soup_message_headers_get_one (b.headers, "Idempotent-Replayed"), ==, "true");
   g_assert_true (json_node_equal (a.body, b.body));
 
-  c.body = harness_request_full (contract.h, "PATCH", path, admin, "application/json", second,
-                                 strlen (second), headers, &c.status, &c.headers);
+  exchange_full ("PATCH", path, admin, "application/json", second, headers, &c);
   assert_documented (&patch, path, &c);
   g_assert_cmpuint (c.status, ==, 409);
   g_assert_cmpstr (harness_get_str (c.body, "error.code"), ==, "idempotency_key_reused");
+}
+
+/* ── payments ──────────────────────────────────────────────────────────────────── */
+
+/* Sends a documented operation ({id} filled with `id`, MISSING_ID when NULL) and checks that
+ * the answer is documented. */
+static void
+send_documented (const char *method, const char *template, const char *id, const char *query,
+                 const char *token, const char *body, const char *const *headers, Answer *answer)
+{
+  g_autofree char *lower = g_ascii_strdown (method, -1);
+  JsonObject *object = object_member (object_member (contract.paths, template), lower);
+  Operation op = { .method = (char *) method, .path = template, .op = object };
+  g_autofree char *filled = fill_path (template, id);
+  g_autofree char *path = g_strconcat (filled, query ? query : "", NULL);
+
+  if (object == NULL)
+    g_error ("the document lacks %s %s", method, template);
+  exchange_full (method, path, token, body ? "application/json" : NULL, body, headers, answer);
+  g_test_message ("%s %s -> %u", method, path, answer->status);
+  assert_documented (&op, path, answer);
+}
+
+/* The status, and for an error its code (and field, when not NULL). */
+static void
+expect (const Answer *answer, guint status, const char *code, const char *field)
+{
+  if (answer->status != status || (code != NULL && g_strcmp0 (answer_code (answer), code) != 0)
+      || (field != NULL && g_strcmp0 (harness_get_str (answer->body, "error.field"), field) != 0))
+    {
+      g_autofree char *body = shown (answer->body);
+      g_autofree char *message = g_strdup_printf (
+          "answered %u, expected %u%s%s%s%s: %s", answer->status, status, code ? " " : "",
+          code ? code : "", field ? " on " : "", field ? field : "", body);
+
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
+    }
+}
+
+static JsonArray *
+data_of (const Answer *answer)
+{
+  return json_node_get_array (harness_get (answer->body, "data"));
+}
+
+/* The id of the list's first item whose `member` is `value`, or NULL (borrowed). */
+static const char *
+item_with (const Answer *answer, const char *member, const char *value)
+{
+  JsonArray *data = data_of (answer);
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *item = json_array_get_object_element (data, i);
+
+      if (g_strcmp0 (string_member (item, member), value) == 0)
+        return string_member (item, "id");
+    }
+  return NULL;
+}
+
+/* default_id names the one method marked is_default, or is null when none is. */
+static void
+assert_one_default (const Answer *list)
+{
+  JsonArray *data = data_of (list);
+  JsonNode *default_id = harness_get (list->body, "default_id");
+  const char *marked = NULL;
+
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *method = json_array_get_object_element (data, i);
+
+      g_assert_cmpstr (string_member (method, "status"), ==, "active");
+      if (json_object_get_boolean_member (method, "is_default"))
+        {
+          g_assert_null (marked);
+          marked = string_member (method, "id");
+        }
+    }
+  if (marked == NULL)
+    g_assert_true (JSON_NODE_HOLDS_NULL (default_id));
+  else
+    g_assert_cmpstr (json_node_get_string (default_id), ==, marked);
+}
+
+/* Wire transfer is added once and can be the default; cards and bank debits are not added
+ * here. Returns the wire method's id. */
+static char *
+check_payment_methods (void)
+{
+  const char *admin = contract.tokens[ROLE_ADMIN];
+  const char *methods = "/v1/orgs/{org}/payment-methods";
+  g_auto (Answer) before = { 0 };
+  g_auto (Answer) added = { 0 };
+  g_auto (Answer) card = { 0 };
+  g_auto (Answer) made_default = { 0 };
+  g_auto (Answer) after = { 0 };
+  g_auto (Answer) itself = { 0 };
+  g_auto (Answer) missing = { 0 };
+  g_auto (Answer) kept = { 0 };
+  const char *existing;
+  char *wire;
+
+  send_documented ("GET", methods, NULL, NULL, admin, NULL, NULL, &before);
+  expect (&before, 200, NULL, NULL);
+  g_assert_false (harness_get_bool (before.body, "stripe_configured"));
+  assert_one_default (&before);
+  existing = item_with (&before, "type", "wire");
+
+  send_documented ("POST", methods, NULL, NULL, admin, "{\"type\": \"wire\"}", NULL, &added);
+  if (existing != NULL)
+    {
+      expect (&added, 409, "already_exists", "type");
+      wire = g_strdup (existing);
+    }
+  else
+    {
+      expect (&added, 201, NULL, NULL);
+      g_assert_cmpstr (harness_get_str (added.body, "type"), ==, "wire");
+      g_assert_cmpstr (harness_get_str (added.body, "status"), ==, "active");
+      wire = g_strdup (harness_get_str (added.body, "id"));
+    }
+  send_documented ("POST", methods, NULL, NULL, admin, "{\"type\": \"card\"}", NULL, &card);
+  expect (&card, 400, "invalid_request", "type");
+
+  send_documented ("POST", "/v1/orgs/{org}/payment-methods/{id}/default", wire, NULL, admin, NULL,
+                   NULL, &made_default);
+  expect (&made_default, 200, NULL, NULL);
+  g_assert_cmpstr (harness_get_str (made_default.body, "id"), ==, wire);
+  g_assert_true (harness_get_bool (made_default.body, "is_default"));
+  send_documented ("GET", methods, NULL, NULL, admin, NULL, NULL, &after);
+  expect (&after, 200, NULL, NULL);
+  assert_one_default (&after);
+  g_assert_cmpstr (harness_get_str (after.body, "default_id"), ==, wire);
+  g_assert_cmpstr (item_with (&after, "type", "wire"), ==, wire);
+
+  /* Refusals change nothing. */
+  {
+    g_autofree char *query = g_strdup_printf ("?replacement=%s", wire);
+
+    send_documented ("DELETE", "/v1/orgs/{org}/payment-methods/{id}", wire, query, admin, NULL,
+                     NULL, &itself);
+    expect (&itself, 400, "invalid_request", "replacement");
+  }
+  send_documented ("DELETE", "/v1/orgs/{org}/payment-methods/{id}", NULL, NULL, admin, NULL, NULL,
+                   &missing);
+  expect (&missing, 404, "not_found", "id");
+  send_documented ("GET", methods, NULL, NULL, admin, NULL, NULL, &kept);
+  g_assert_cmpstr (harness_get_str (kept.body, "default_id"), ==, wire);
+  return wire;
+}
+
+static gboolean
+header_contains (const Answer *answer, const char *name, const char *text)
+{
+  const char *value = soup_message_headers_get_one (answer->headers, name);
+
+  return value != NULL && text != NULL && strstr (value, text) != NULL;
+}
+
+/* The invoice's, the receipts' and the credit notes' PDFs; payments and credit notes agree with
+ * their invoices. */
+static void
+check_documents (void)
+{
+  const char *admin = contract.tokens[ROLE_ADMIN];
+  g_autofree char *invoice_path
+      = g_strdup_printf ("/v1/orgs/%s/invoices/%s", contract.org_id, contract.invoice_id);
+  g_autoptr (JsonNode) invoice = get_ok (invoice_path, admin);
+  g_auto (Answer) invoice_pdf = { 0 };
+  g_auto (Answer) payments = { 0 };
+  g_auto (Answer) notes = { 0 };
+  g_auto (Answer) voided = { 0 };
+  JsonArray *data;
+  const char *succeeded = NULL, *unsettled = NULL;
+
+  send_documented ("GET", "/v1/orgs/{org}/invoices/{id}/pdf", contract.invoice_id, NULL, admin,
+                   NULL, NULL, &invoice_pdf);
+  expect (&invoice_pdf, 200, NULL, NULL);
+  g_assert_true (header_contains (&invoice_pdf, "Content-Disposition",
+                                  harness_get_str (invoice, "invoice.number")));
+
+  send_documented ("GET", "/v1/orgs/{org}/payments", NULL, "?limit=200", admin, NULL, NULL,
+                   &payments);
+  expect (&payments, 200, NULL, NULL);
+  data = data_of (&payments);
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *payment = json_array_get_object_element (data, i);
+      const char *status = string_member (payment, "status");
+
+      if (g_str_equal (status, "succeeded"))
+        {
+          g_assert_nonnull (string_member (payment, "receipt_number"));
+          if (succeeded == NULL)
+            succeeded = string_member (payment, "id");
+        }
+      else if (unsettled == NULL)
+        unsettled = string_member (payment, "id");
+    }
+  if (succeeded != NULL)
+    {
+      g_auto (Answer) receipt = { 0 };
+      g_auto (Answer) of_invoice = { 0 };
+      g_autofree char *query = NULL;
+      const char *invoice_id = NULL, *number = NULL;
+
+      for (guint i = 0; i < json_array_get_length (data); i++)
+        {
+          JsonObject *payment = json_array_get_object_element (data, i);
+
+          if (g_str_equal (string_member (payment, "id"), succeeded))
+            {
+              invoice_id = string_member (payment, "invoice_id");
+              number = string_member (payment, "receipt_number");
+            }
+        }
+      send_documented ("GET", "/v1/orgs/{org}/payments/{id}/receipt", succeeded, NULL, admin, NULL,
+                       NULL, &receipt);
+      expect (&receipt, 200, NULL, NULL);
+      g_assert_true (header_contains (&receipt, "Content-Disposition", number));
+
+      query = g_strdup_printf ("?invoice_id=%s", invoice_id);
+      send_documented ("GET", "/v1/orgs/{org}/payments", NULL, query, admin, NULL, NULL,
+                       &of_invoice);
+      expect (&of_invoice, 200, NULL, NULL);
+      g_assert_nonnull (item_with (&of_invoice, "id", succeeded));
+      for (guint i = 0; i < json_array_get_length (data_of (&of_invoice)); i++)
+        g_assert_cmpstr (
+            string_member (json_array_get_object_element (data_of (&of_invoice), i), "invoice_id"),
+            ==, invoice_id);
+    }
+  else
+    g_test_message ("no succeeded payment: no receipt to fetch");
+  if (unsettled != NULL)
+    {
+      g_auto (Answer) none = { 0 };
+
+      send_documented ("GET", "/v1/orgs/{org}/payments/{id}/receipt", unsettled, NULL, admin, NULL,
+                       NULL, &none);
+      expect (&none, 409, "no_document", NULL);
+    }
+
+  send_documented ("GET", "/v1/orgs/{org}/credit-notes", NULL, NULL, admin, NULL, NULL, &notes);
+  expect (&notes, 200, NULL, NULL);
+  data = data_of (&notes);
+  if (json_array_get_length (data) > 0)
+    {
+      JsonObject *note = json_array_get_object_element (data, 0);
+      g_auto (Answer) pdf = { 0 };
+
+      send_documented ("GET", "/v1/orgs/{org}/credit-notes/{id}/pdf", string_member (note, "id"),
+                       NULL, admin, NULL, NULL, &pdf);
+      expect (&pdf, 200, NULL, NULL);
+      g_assert_true (header_contains (&pdf, "Content-Disposition", string_member (note, "number")));
+    }
+  else
+    g_test_message ("no credit note: no credit-note PDF to fetch");
+
+  /* A voided paid invoice gives back what was paid on it, in credit notes. */
+  send_documented ("GET", "/v1/orgs/{org}/invoices", NULL, "?status=void&limit=500", admin, NULL,
+                   NULL, &voided);
+  expect (&voided, 200, NULL, NULL);
+  data = data_of (&voided);
+  for (guint i = 0; i < json_array_get_length (data); i++)
+    {
+      JsonObject *void_invoice = json_array_get_object_element (data, i);
+      JsonObject *paid = object_member (void_invoice, "amount_paid");
+      g_autofree char *query
+          = g_strdup_printf ("?invoice_id=%s", string_member (void_invoice, "id"));
+      g_auto (Answer) of_invoice = { 0 };
+      gint64 credited = 0;
+
+      send_documented ("GET", "/v1/orgs/{org}/credit-notes", NULL, query, admin, NULL, NULL,
+                       &of_invoice);
+      expect (&of_invoice, 200, NULL, NULL);
+      for (guint n = 0; n < json_array_get_length (data_of (&of_invoice)); n++)
+        {
+          JsonObject *note = json_array_get_object_element (data_of (&of_invoice), n);
+
+          g_assert_cmpstr (string_member (note, "invoice_id"), ==,
+                           string_member (void_invoice, "id"));
+          credited += int_member (object_member (note, "amount"), "amount", 0);
+        }
+      g_test_message ("void invoice %s: paid %" G_GINT64_FORMAT ", credited %" G_GINT64_FORMAT,
+                      string_member (void_invoice, "number"), int_member (paid, "amount", 0),
+                      credited);
+      g_assert_cmpint (credited, ==, int_member (paid, "amount", 0));
+    }
+}
+
+/* An invoice e-mailed to someone is queued in the outbox, which lists it. */
+static void
+check_emails (void)
+{
+  const char *admin = contract.tokens[ROLE_ADMIN];
+  g_autofree char *attachment = g_strconcat ("invoice:", contract.invoice_id, NULL);
+  g_auto (Answer) before = { 0 };
+  g_auto (Answer) sent = { 0 };
+  g_auto (Answer) nobody = { 0 };
+  g_auto (Answer) after = { 0 };
+  JsonArray *to;
+  const char *status;
+
+  send_documented ("GET", "/v1/orgs/{org}/emails", NULL, NULL, admin, NULL, NULL, &before);
+  expect (&before, 200, NULL, NULL);
+  g_assert_cmpstr (harness_get_str (before.body, "delivery"), !=, "");
+
+  send_documented ("POST", "/v1/orgs/{org}/invoices/{id}/email", contract.invoice_id, NULL, admin,
+                   "{\"to\": [\"someone@example.com\"]}", NULL, &sent);
+  expect (&sent, 202, NULL, NULL);
+  g_assert_cmpstr (harness_get_str (sent.body, "template"), ==, "invoice-copy");
+  g_assert_cmpstr (harness_get_str (sent.body, "attachment"), ==, attachment);
+  to = json_node_get_array (harness_get (sent.body, "to"));
+  g_assert_cmpuint (json_array_get_length (to), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (to, 0), ==, "someone@example.com");
+  status = harness_get_str (sent.body, "status");
+  g_assert_true (g_str_equal (status, "queued") || g_str_equal (status, "sent"));
+
+  send_documented ("POST", "/v1/orgs/{org}/invoices/{id}/email", contract.invoice_id, NULL, admin,
+                   "{\"to\": []}", NULL, &nobody);
+  expect (&nobody, 400, "invalid_request", "to");
+
+  send_documented ("GET", "/v1/orgs/{org}/emails", NULL, "?limit=200", admin, NULL, NULL, &after);
+  expect (&after, 200, NULL, NULL);
+  g_assert_nonnull (item_with (&after, "id", harness_get_str (sent.body, "id")));
+}
+
+/* Without Stripe nothing is charged and no card is added, and webhooks are refused. */
+static void
+check_without_stripe (const char *wire)
+{
+  const char *admin = contract.tokens[ROLE_ADMIN];
+  const char *const bad_signature[] = { "Stripe-Signature", "t=1773219600,v1=0123", NULL };
+  const char *event = "{\"id\": \"evt_contract_1\", \"object\": \"event\", \"type\": "
+                      "\"payment_intent.succeeded\", \"created\": 1773219600, \"data\": "
+                      "{\"object\": {}}}";
+  g_autofree char *open = find_open_invoice ();
+  g_auto (Answer) pay = { 0 };
+  g_auto (Answer) setup = { 0 };
+  g_auto (Answer) bad_url = { 0 };
+  g_auto (Answer) unsigned_event = { 0 };
+  g_auto (Answer) badly_signed = { 0 };
+
+  send_documented ("POST", "/v1/orgs/{org}/invoices/{id}/pay", contract.invoice_id, NULL, admin,
+                   NULL, NULL, &pay);
+  g_assert_cmpuint (pay.status, ==, 409);
+  g_assert_true (code_is (&pay, "not_payable", "stripe_not_configured"));
+  if (open != NULL)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"payment_method_id\": \"%s\"}", wire);
+      g_auto (Answer) by_wire = { 0 };
+
+      /* A transfer is not charged: it is marked paid when the money arrives. */
+      send_documented ("POST", "/v1/orgs/{org}/invoices/{id}/pay", open, NULL, admin, body, NULL,
+                       &by_wire);
+      expect (&by_wire, 409, "not_payable", NULL);
+    }
+
+  send_documented ("POST", "/v1/orgs/{org}/payment-methods/setup", NULL, NULL, admin,
+                   "{\"type\": \"card\"}", NULL, &setup);
+  expect (&setup, 409, "stripe_not_configured", "type");
+  send_documented ("POST", "/v1/orgs/{org}/payment-methods/setup", NULL, NULL, admin,
+                   "{\"type\": \"card\", \"success_url\": \"ftp://purser.example/\"}", NULL,
+                   &bad_url);
+  expect (&bad_url, 400, "invalid_request", "success_url");
+
+  send_documented ("POST", "/v1/webhooks/stripe", NULL, NULL, NULL, event, NULL, &unsigned_event);
+  g_assert_cmpuint (unsigned_event.status, ==, 400);
+  g_assert_true (code_is (&unsigned_event, "webhooks_not_configured", "invalid_signature"));
+  send_documented ("POST", "/v1/webhooks/stripe", NULL, NULL, NULL, event, bad_signature,
+                   &badly_signed);
+  g_assert_cmpuint (badly_signed.status, ==, 400);
+  g_assert_true (code_is (&badly_signed, "webhooks_not_configured", "invalid_signature"));
+}
+
+static void
+test_payments (void)
+{
+  g_autofree char *wire = check_payment_methods ();
+
+  check_documents ();
+  check_emails ();
+  check_without_stripe (wire);
 }
 
 /* ── main ──────────────────────────────────────────────────────────────────────── */
@@ -1437,6 +2045,8 @@ contract_start (void)
   g_assert_nonnull (contract.paths);
 
   contract.h = harness_start (DEMO_NOW, args);
+  contract.session = g_object_new (SOUP_TYPE_SESSION, "proxy-resolver", NULL, "timeout", 120,
+                                   "user-agent", "purserd-contract-test", NULL);
   for (guint r = 0; r < N_ROLES; r++)
     contract.tokens[r] = harness_login (contract.h, role_logins[r], DEMO_PASSWORD);
   me = get_ok ("/v1/me", contract.tokens[ROLE_ADMIN]);
@@ -1447,6 +2057,7 @@ contract_start (void)
 static void
 contract_stop (void)
 {
+  g_clear_object (&contract.session);
   harness_stop (contract.h);
   for (guint r = 0; r < N_ROLES; r++)
     g_free (contract.tokens[r]);
@@ -1468,6 +2079,7 @@ main (int argc, char **argv)
   g_test_add_func ("/purser/server/contract/document", test_document);
   g_test_add_func ("/purser/server/contract/served", test_served);
   g_test_add_func ("/purser/server/contract/operations", test_operations);
+  g_test_add_func ("/purser/server/contract/payments", test_payments);
   g_test_add_func ("/purser/server/contract/unauthenticated", test_unauthenticated);
   g_test_add_func ("/purser/server/contract/roles", test_roles);
   g_test_add_func ("/purser/server/contract/allow", test_allow);
