@@ -550,6 +550,7 @@ charge_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_auto (PurserPaymentRecord) payment = { 0 };
   g_auto (PurserdStripePaymentIntent) intent = { 0 };
+  g_autofree char *refusal = NULL;
   gboolean ok = FALSE;
 
   if (result == NULL)
@@ -569,6 +570,13 @@ charge_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       self->resend_after = g_get_real_time () / G_USEC_PER_SEC + RESEND_DELAY_SECONDS;
       finish_job (job);
       return;
+    }
+  /* Stripe refused the charge: its reason is recorded below, and `error` is free again for
+   * what recording it may say. */
+  if (answer == NULL)
+    {
+      refusal = g_strdup (error->message);
+      g_clear_error (&error);
     }
 
   if (!purser_db_begin (db, &error))
@@ -605,9 +613,8 @@ charge_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       if (pi != NULL)
         purserd_stripe_parse_payment_intent (pi, &intent, NULL);
       ok = apply_outcome (self->server, db, &payment, "failed", intent.id, intent.latest_charge,
-                          code ? code : "stripe_error", error->message, 0, &error);
-      g_clear_error (&error);
-      if (!ok)
+                          code ? code : "stripe_error", refusal, 0, &error);
+      if (!ok && error == NULL)
         g_set_error_literal (&error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_FAILED,
                              "could not record the failed charge");
     }

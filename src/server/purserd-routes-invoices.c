@@ -138,6 +138,8 @@ invoice_void (PurserdCall *call)
     {
       if (g_error_matches (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED))
         purserd_call_error (call, 409, "invoice_not_voidable", NULL, "%s", error->message);
+      else if (g_error_matches (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_CONFLICT))
+        purserd_call_error (call, 409, "payment_in_progress", NULL, "%s", error->message);
       else
         purserd_call_fail (call, error);
       return;
