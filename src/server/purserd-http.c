@@ -28,6 +28,8 @@ typedef struct
   struct MHD_Response *mhd_response;
   gsize limit;
   gboolean too_large;
+  gboolean in_handler; /* the writer is running the handler */
+  gboolean answered;
 } Job;
 
 const char *
@@ -121,13 +123,23 @@ purserd_response_complete (PurserdResponse *response)
 }
 
 static void
+job_resume (Job *job)
+{
+  g_atomic_int_dec_and_test (&job->http->in_flight);
+  /* From here on MHD's thread may finish the request and free the job. */
+  MHD_resume_connection (job->connection);
+}
+
+static void
 job_answer (PurserdResponse *response, gpointer data)
 {
   Job *job = data;
 
   job->mhd_response = build_response (response);
-  g_atomic_int_dec_and_test (&job->http->in_flight);
-  MHD_resume_connection (job->connection);
+  job->answered = TRUE;
+  /* A deferred answer given inside its own handler is sent when the handler returns. */
+  if (!job->in_handler)
+    job_resume (job);
 }
 
 static gboolean
@@ -137,9 +149,16 @@ run_job (gpointer data)
 
   job->response.complete = job_answer;
   job->response.complete_data = job;
+  job->in_handler = TRUE;
   job->http->handler (&job->request, &job->response, job->http->user_data);
-  if (!job->response.deferred)
-    job_answer (&job->response, job);
+  job->in_handler = FALSE;
+  if (!job->response.deferred && !job->answered)
+    {
+      job->mhd_response = build_response (&job->response);
+      job->answered = TRUE;
+    }
+  if (job->answered)
+    job_resume (job);
   return G_SOURCE_REMOVE;
 }
 

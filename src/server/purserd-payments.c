@@ -399,10 +399,14 @@ apply_outcome (PurserdServer *server, PurserDb *db, PurserPaymentRecord *payment
 
   if (g_str_equal (outcome, "processing"))
     {
+      /* Stripe's payment_intent.processing after its answer said so already: no news. */
+      gboolean news = g_strcmp0 (payment->status, "processing") != 0;
+
       g_free (payment->status);
       payment->status = g_strdup ("processing");
       return purser_store_payment_update (db, payment, error)
-             && payment_event (db, NULL, payment, "payment.processing", now, actor, error);
+             && (!news
+                 || payment_event (db, NULL, payment, "payment.processing", now, actor, error));
     }
   g_free (payment->status);
   payment->status = g_strdup (outcome);
