@@ -163,9 +163,9 @@ apply_quote (PurserdCall *call, Billing *billing, PurserQuote *quote, const char
           && call->today < period.end)
         period.start = call->today;
       /* The invoice is the quote's: what the preview showed is what is billed. */
-      if (!purserd_billing_issue_invoice (call->server, call->db, &billing->org, &billing->sub, &quote->invoice,
-                                          invoice_reason, period, call->today, call->now,
-                                          call->actor, &invoice, &error))
+      if (!purserd_billing_issue_invoice (call->server, call->db, &billing->org, &billing->sub,
+                                          &quote->invoice, invoice_reason, period, call->today,
+                                          call->now, call->actor, &invoice, &error))
         {
           purserd_call_fail (call, error);
           return;
