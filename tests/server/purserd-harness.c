@@ -330,6 +330,17 @@ harness_dir (PurserdHarness *h)
   return h->dir;
 }
 
+char *
+harness_stdout (PurserdHarness *h)
+{
+  char *out;
+
+  g_mutex_lock (&h->lock);
+  out = g_strdup (h->output->str);
+  g_mutex_unlock (&h->lock);
+  return out;
+}
+
 const char *
 harness_stderr_path (PurserdHarness *h)
 {

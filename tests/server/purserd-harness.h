@@ -23,6 +23,8 @@ const char *harness_url (PurserdHarness *h);
 /* The test's directory: purserd.db, stderr.log, mail/ (the maildir). */
 const char *harness_dir (PurserdHarness *h);
 const char *harness_stderr_path (PurserdHarness *h);
+/* What purserd printed on stdout so far. */
+char *harness_stdout (PurserdHarness *h);
 GPid harness_pid (PurserdHarness *h);
 
 /* JSON request; body may be NULL. Returns the parsed answer (NULL for an empty body) and

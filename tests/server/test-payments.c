@@ -1098,6 +1098,15 @@ test_secrets (PayFixture *f, gconstpointer data)
       if (g_file_get_contents (path, &text, &length, NULL))
         g_string_append_len (contents, text, (gssize) length);
     }
+  /* …what it printed… */
+  {
+    g_autofree char *out = harness_stdout (f->h);
+    g_autofree char *out_path = g_build_filename (harness_dir (f->h), "stdout.log", NULL);
+
+    g_assert_nonnull (strstr (out, "purserd: Stripe at "));
+    g_assert_true (g_file_set_contents (out_path, out, -1, NULL));
+    assert_no_secret ("stdout", out_path);
+  }
   /* …and the mail it sent. */
   maildir = g_build_filename (harness_dir (f->h), "mail", "new", NULL);
   dir = g_dir_open (maildir, 0, NULL);
