@@ -176,6 +176,31 @@ set_subscription_status (PurserDb *db, const char *org_id, PurserStatus from, Pu
                                before, after, error);
 }
 
+/* A payment of the invoice that Stripe has not settled yet; paying or voiding waits. */
+static gboolean
+payment_under_way (PurserDb *db, const PurserInvoiceRecord *invoice, GError **error)
+{
+  g_autoptr (GArray) payments = purser_payment_records_new ();
+  gboolean has_more = FALSE;
+
+  if (!purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, payments, &has_more,
+                                  error))
+    return TRUE;
+  for (guint i = 0; i < payments->len; i++)
+    {
+      const char *status = g_array_index (payments, PurserPaymentRecord, i).status;
+
+      if (g_str_equal (status, "pending") || g_str_equal (status, "processing"))
+        {
+          g_set_error (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_CONFLICT,
+                       "A payment of invoice %s is under way; wait until it has settled.",
+                       invoice->number);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 /* ── issuing ───────────────────────────────────────────────────────────────────── */
 
 gboolean
@@ -277,6 +302,28 @@ payment_succeeded (PurserdServer *server, PurserDb *db, PurserPaymentRecord *pay
     }
   if (!payment_event (db, NULL, payment, "payment.succeeded", now, actor, error))
     return FALSE;
+  if (before.status != PURSER_INVOICE_OPEN && payment->stripe_payment_intent != NULL)
+    {
+      /* Paid by transfer or voided meanwhile: this money goes back. */
+      g_auto (PurserCreditNoteRecord) note = { 0 };
+      g_autoptr (JsonNode) note_json = NULL;
+
+      note.id = purser_db_new_id ("cn");
+      note.org_id = g_strdup (invoice->org_id);
+      note.invoice_id = g_strdup (invoice->id);
+      note.payment_id = g_strdup (payment->id);
+      note.amount = payment->amount;
+      note.refund_status = g_strdup ("pending");
+      note.reason
+          = g_strdup_printf ("Invoice %s was already %s when this payment arrived.",
+                             invoice->number, purser_invoice_status_to_string (before.status));
+      note.created_at = now;
+      if (!purser_store_credit_note_insert (db, &note, error))
+        return FALSE;
+      note_json = purserd_json_credit_note (&note);
+      return purserd_event_append (db, invoice->org_id, now, actor, "credit_note.created",
+                                   "credit_note", note.id, NULL, NULL, note_json, error);
+    }
   if (!set_subscription_status (db, invoice->org_id, PURSER_STATUS_PAST_DUE, PURSER_STATUS_ACTIVE,
                                 "subscription.reactivated", now, actor, error))
     return FALSE;
@@ -460,21 +507,10 @@ create_payment (PurserDb *db, PurserInvoiceRecord *invoice, const PurserPaymentM
   g_autoptr (GArray) previous = purser_payment_records_new ();
   gboolean has_more = FALSE;
 
-  if (!purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, previous, &has_more,
-                                  error))
+  if (payment_under_way (db, invoice, error)
+      || !purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, previous,
+                                     &has_more, error))
     return FALSE;
-  for (guint i = 0; i < previous->len; i++)
-    {
-      const PurserPaymentRecord *p = &g_array_index (previous, PurserPaymentRecord, i);
-
-      if (g_str_equal (p->status, "pending") || g_str_equal (p->status, "processing"))
-        {
-          g_set_error (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_CONFLICT,
-                       "A payment of invoice %s is already under way; wait for its outcome.",
-                       invoice->number);
-          return FALSE;
-        }
-    }
 
   memset (out, 0, sizeof *out);
   out->id = purser_db_new_id ("pay");
@@ -489,12 +525,14 @@ create_payment (PurserDb *db, PurserInvoiceRecord *invoice, const PurserPaymentM
   out->actor = g_strdup (actor);
   out->created_at = now;
   out->updated_at = now;
-  if (!purser_store_payment_insert (db, out, error))
+  if (!purser_store_payment_insert (db, out, error)
+      || !payment_event (db, NULL, out, "payment.created", now, actor, error))
     return FALSE;
+  if (!automatic)
+    return TRUE; /* a charge an admin asked for leaves the dunning schedule as it was */
 
   copy_invoice_header (invoice, &before);
-  if (automatic)
-    invoice->attempt_count++;
+  invoice->attempt_count++;
   invoice->next_attempt_at = 0; /* in flight */
   return purser_store_invoice_update_status (db, invoice, error);
 }
@@ -529,6 +567,13 @@ send_charge (PurserdPayments *self, Job *job)
                              NULL, charge_sent, job);
 }
 
+/* Payments left pending are sent again after a pause, not at once. */
+static void
+back_off (PurserdPayments *self)
+{
+  self->resend_after = g_get_real_time () / G_USEC_PER_SEC + RESEND_DELAY_SECONDS;
+}
+
 static void
 finish_job (Job *job)
 {
@@ -559,6 +604,7 @@ charge_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (result == NULL)
     {
+      back_off (self);
       finish_job (job);
       return;
     }
@@ -567,11 +613,16 @@ charge_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (answer == NULL
       && (g_error_matches (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_UNREACHABLE)
-          || g_error_matches (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_INVALID_RESPONSE)))
+          || g_error_matches (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_INVALID_RESPONSE)
+          || (job->done == NULL
+              && g_error_matches (error, PURSERD_STRIPE_ERROR,
+                                  PURSERD_STRIPE_ERROR_AUTHENTICATION))))
     {
-      /* Unknown outcome: the payment stays pending and is sent again, same key. */
+      /* Unknown outcome, or (for the automatic charges) our key is wrong, which is the
+       * operator's problem and not a decline: the payment stays pending and is sent again
+       * later with the same key. */
       g_message ("payments: %s: %s; will ask Stripe again", job->payment_id, error->message);
-      self->resend_after = g_get_real_time () / G_USEC_PER_SEC + RESEND_DELAY_SECONDS;
+      back_off (self);
       finish_job (job);
       return;
     }
@@ -631,7 +682,10 @@ rollback:
   purser_db_rollback (db);
 out:
   if (error != NULL)
-    g_warning ("payments: recording %s: %s", job->payment_id, error->message);
+    {
+      g_warning ("payments: recording %s: %s", job->payment_id, error->message);
+      back_off (self);
+    }
   finish_job (job);
 }
 
@@ -801,7 +855,8 @@ purserd_payments_mark_paid (PurserdServer *server, PurserDb *db, PurserInvoiceRe
                    purser_invoice_status_to_string (invoice->status));
       return FALSE;
     }
-  if (!purser_store_payment_method_list (db, invoice->org_id, FALSE, methods, error))
+  if (payment_under_way (db, invoice, error)
+      || !purser_store_payment_method_list (db, invoice->org_id, FALSE, methods, error))
     return FALSE;
   for (guint i = 0; i < methods->len; i++)
     if (g_str_equal (g_array_index (methods, PurserPaymentMethodRecord, i).type, "wire"))
@@ -845,21 +900,10 @@ purserd_payments_void (PurserdServer *server, PurserDb *db, PurserInvoiceRecord 
                    purser_invoice_status_to_string (invoice->status));
       return FALSE;
     }
-  if (!purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, payments, &has_more,
-                                  error))
+  if (payment_under_way (db, invoice, error)
+      || !purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, payments,
+                                     &has_more, error))
     return FALSE;
-  for (guint i = 0; i < payments->len; i++)
-    {
-      const char *status = g_array_index (payments, PurserPaymentRecord, i).status;
-
-      if (g_str_equal (status, "pending") || g_str_equal (status, "processing"))
-        {
-          g_set_error (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_CONFLICT,
-                       "A payment of invoice %s is under way; void it once it has settled.",
-                       invoice->number);
-          return FALSE;
-        }
-    }
 
   copy_invoice_header (invoice, &before);
   invoice->status = PURSER_INVOICE_VOID;
@@ -991,16 +1035,28 @@ purserd_payments_apply_refund (PurserdServer *server, PurserDb *db,
     {
       PurserCreditNoteRecord *note = &g_array_index (notes, PurserCreditNoteRecord, i);
 
-      if (g_strcmp0 (note->payment_id, payment.id) == 0)
+      if (g_strcmp0 (note->payment_id, payment.id) == 0
+          && g_strcmp0 (note->refund_status, "succeeded") != 0
+          && charge->amount_refunded >= payment.amount_refunded + note->amount)
         return record_refund (server, db, note, &payment, charge->amount_refunded, NULL, now,
                               error);
     }
-  /* A refund made in Stripe's dashboard: recorded on the payment, without a note. */
-  payment.amount_refunded = charge->amount_refunded;
-  payment.updated_at = now;
-  (void) seen;
-  return purser_store_payment_update (db, &payment, error)
-         && payment_event (db, NULL, &payment, "payment.refunded", now, "system", error);
+  /* A refund made elsewhere (Stripe's dashboard): recorded on the payment and the invoice,
+   * without a credit note. */
+  {
+    g_auto (PurserInvoiceRecord) invoice = { 0 };
+    PurserCents delta = charge->amount_refunded - payment.amount_refunded;
+
+    payment.amount_refunded = charge->amount_refunded;
+    payment.updated_at = now;
+    (void) seen;
+    if (!purser_store_payment_update (db, &payment, error)
+        || !purser_store_invoice_get (db, payment.org_id, payment.invoice_id, &invoice, error))
+      return FALSE;
+    invoice.amount_refunded += delta;
+    return purser_store_invoice_update_status (db, &invoice, error)
+           && payment_event (db, NULL, &payment, "payment.refunded", now, "system", error);
+  }
 }
 
 static void
@@ -1011,16 +1067,19 @@ refund_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   PurserDb *db = purserd_server_db (self->server);
   g_autoptr (JsonObject) answer = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GError) refusal = NULL;
   g_auto (PurserCreditNoteRecord) note = { 0 };
   g_auto (PurserPaymentRecord) payment = { 0 };
   g_auto (PurserdStripeRefund) refund = { 0 };
   gint64 now = purserd_server_now (self->server);
 
-  answer = purserd_stripe_send_finish (purserd_server_stripe (self->server), result, NULL, &error);
+  answer
+      = purserd_stripe_send_finish (purserd_server_stripe (self->server), result, NULL, &refusal);
   if (answer == NULL
-      && g_error_matches (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_UNREACHABLE))
+      && (g_error_matches (refusal, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_UNREACHABLE)
+          || g_error_matches (refusal, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_AUTHENTICATION)))
     {
-      self->resend_after = g_get_real_time () / G_USEC_PER_SEC + RESEND_DELAY_SECONDS;
+      back_off (self);
       finish_job (job);
       return;
     }
@@ -1029,7 +1088,8 @@ refund_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!purser_store_credit_note_get (db, NULL, job->credit_note_id, &note, &error)
       || !purser_store_payment_get (db, note.org_id, note.payment_id, &payment, &error))
     goto rollback;
-  if (answer == NULL || !purserd_stripe_parse_refund (answer, &refund, NULL))
+  if (answer == NULL || !purserd_stripe_parse_refund (answer, &refund, NULL)
+      || g_strcmp0 (refund.status, "failed") == 0 || g_strcmp0 (refund.status, "canceled") == 0)
     {
       g_autoptr (JsonNode) before = purserd_json_credit_note (&note);
       g_autoptr (JsonNode) after = NULL;
@@ -1038,8 +1098,9 @@ refund_sent (GObject *source, GAsyncResult *result, gpointer user_data)
       note.refund_status = g_strdup ("failed");
       after = purserd_json_credit_note (&note);
       g_message ("payments: refund of %s failed: %s", note.number,
-                 error ? error->message : "unreadable answer");
-      g_clear_error (&error);
+                 refusal         ? refusal->message
+                 : refund.status ? refund.status
+                                 : "unreadable answer");
       if (!purser_store_credit_note_update (db, &note, &error)
           || !purserd_event_append (db, note.org_id, now, "system", "credit_note.refund_failed",
                                     "credit_note", note.id, NULL, before, after, &error))
@@ -1066,7 +1127,10 @@ rollback:
   purser_db_rollback (db);
 out:
   if (error != NULL)
-    g_warning ("payments: refund %s: %s", job->credit_note_id, error->message);
+    {
+      g_warning ("payments: refund %s: %s", job->credit_note_id, error->message);
+      back_off (self);
+    }
   finish_job (job);
 }
 

@@ -276,6 +276,40 @@ detached_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_message ("payment methods: Stripe did not detach a removed method: %s", error->message);
 }
 
+typedef struct
+{
+  PurserdServer *server;
+  char *org_id;
+  char *method_id;
+} Detach;
+
+static void
+detach_free (gpointer data)
+{
+  Detach *detach = data;
+
+  g_free (detach->org_id);
+  g_free (detach->method_id);
+  g_free (detach);
+}
+
+/* Runs after the request's transaction: only a removal that committed is sent to Stripe
+ * (it is already unusable here if Stripe cannot be told). */
+static gboolean
+detach_after_commit (gpointer data)
+{
+  Detach *detach = data;
+  g_auto (PurserPaymentMethodRecord) method = { 0 };
+
+  if (purser_store_payment_method_get (purserd_server_db (detach->server), detach->org_id,
+                                       detach->method_id, &method, NULL)
+      && g_str_equal (method.status, "removed") && method.stripe_id != NULL)
+    purserd_stripe_send_async (purserd_server_stripe (detach->server),
+                               purserd_stripe_payment_method_detach (method.stripe_id), NULL,
+                               detached_cb, detach->server);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 method_remove (PurserdCall *call)
 {
@@ -352,11 +386,16 @@ method_remove (PurserdCall *call)
       purserd_call_fail (call, error);
       return;
     }
-  /* Stripe forgets the method too; it is already unusable here if that fails. */
+  /* Stripe forgets the method too, once the removal has committed. */
   if (method.stripe_id != NULL && purserd_stripe_configured (purserd_server_stripe (call->server)))
-    purserd_stripe_send_async (purserd_server_stripe (call->server),
-                               purserd_stripe_payment_method_detach (method.stripe_id), NULL,
-                               detached_cb, call->server);
+    {
+      Detach *detach = g_new0 (Detach, 1);
+
+      detach->server = call->server;
+      detach->org_id = g_strdup (method.org_id);
+      detach->method_id = g_strdup (method.id);
+      g_idle_add_full (G_PRIORITY_DEFAULT, detach_after_commit, detach, detach_free);
+    }
   purserd_call_reply_node (call, 200, list);
 }
 

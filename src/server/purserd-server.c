@@ -798,8 +798,13 @@ run_workers (gpointer user_data)
     {
       Worker *worker = &g_array_index (self->workers, Worker, i);
 
+      /* Busy before the call: a worker that finishes at once clears it again itself. */
       if (!worker->busy)
-        worker->busy = worker->func (worker->data);
+        {
+          worker->busy = TRUE;
+          if (!worker->func (worker->data))
+            worker->busy = FALSE;
+        }
       busy = busy || worker->busy;
     }
   if (!busy && self->idle_waiters->len > 0)

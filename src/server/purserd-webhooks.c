@@ -46,7 +46,7 @@ purserd_webhooks_receive (PurserdCall *call)
   const PurserdConfig *config = purserd_server_config (call->server);
   GByteArray *body = call->request->body;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (JsonParser) parser = json_parser_new (); /* mutable: the client_secret is cut */
   g_auto (PurserdStripeEvent) event = { 0 };
   g_auto (PurserStripeEventRecord) rec = { 0 };
   gboolean duplicate = FALSE;
@@ -80,7 +80,10 @@ purserd_webhooks_receive (PurserdCall *call)
   rec.type = g_strdup (event.type);
   rec.created = event.created;
   rec.object_id = g_strdup (event.object_id);
-  rec.payload = g_strndup ((const char *) body->data, body->len);
+  /* Intents carry a client_secret, which Purser never needs: it is not stored. */
+  if (json_object_has_member (event.object, "client_secret"))
+    json_object_remove_member (event.object, "client_secret");
+  rec.payload = json_to_string (json_parser_get_root (parser), FALSE);
   rec.status = g_strdup ("pending");
   rec.received_at = g_get_real_time () / G_USEC_PER_SEC;
   if (!purser_store_stripe_event_insert (call->db, &rec, &duplicate, &error))
@@ -407,7 +410,12 @@ process (PurserdWebhooks *self, const PurserStripeEventRecord *rec, Job *job, ch
       return OUTCOME_IGNORED;
     }
 
-  if (g_str_has_prefix (type, "payment_intent."))
+  /* Only the events that settle a payment: payment_intent.created and the like carry a
+   * status (requires_payment_method) that is not a failure yet. */
+  if (g_str_equal (type, "payment_intent.succeeded")
+      || g_str_equal (type, "payment_intent.payment_failed")
+      || g_str_equal (type, "payment_intent.processing")
+      || g_str_equal (type, "payment_intent.canceled"))
     {
       g_auto (PurserdStripePaymentIntent) intent = { 0 };
 

@@ -424,7 +424,9 @@ purser_store_invoice_attempts_due (PurserDb *db, gint64 now, GError **error)
   g_auto (PurserDbStmt) stmt = purser_db_prepare (
       db,
       "SELECT org_id, id FROM invoices WHERE next_attempt_at IS NOT NULL"
-      " AND next_attempt_at <= ? AND status = 'open' ORDER BY next_attempt_at, seq",
+      " AND next_attempt_at <= ? AND status = 'open' AND NOT EXISTS (SELECT 1 FROM payments"
+      " WHERE payments.invoice_id = invoices.id AND payments.status IN ('pending', 'processing'))"
+      " ORDER BY next_attempt_at, seq",
       error);
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   int rc;

@@ -213,7 +213,7 @@ gboolean purser_store_invoice_list (PurserDb *db, const char *org_id, const char
                                     gboolean *has_more, GError **error);
 
 /* org id, invoice id, org id, invoice id… of open invoices whose next charge is due at
- * `now`, the most overdue first. */
+ * `now` and that have no payment under way, the most overdue first. */
 GPtrArray *purser_store_invoice_attempts_due (PurserDb *db, gint64 now, GError **error);
 
 /* ── payments ──────────────────────────────────────────────────────────────────── */
