@@ -86,7 +86,7 @@ main (int argc, char **argv)
   g_autofree char *mailer_description = NULL;
   g_auto (GStrv) webhook_secrets = NULL;
   gboolean demo = FALSE, test_clock = FALSE, version = FALSE, smtp_require_tls = FALSE;
-  int stripe_retry_ms = 500;
+  int stripe_retry_ms = 500, stripe_poll_seconds = 3600;
   int max_connections = 1000, per_ip = 100, timeout = 30, max_body_kib = 1024;
   PurserdConfig config = { 0 };
   GOptionEntry entries[] = {
@@ -127,6 +127,10 @@ main (int argc, char **argv)
       "Stripe's API address (STRIPE_API_BASE; default https://api.stripe.com)", "URL" },
     { "stripe-retry-ms", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &stripe_retry_ms,
       "First back-off of Stripe retries, in ms (default 500)", "MS" },
+    { "stripe-poll-seconds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &stripe_poll_seconds,
+      "Ask Stripe about a debit still processing after this long without its webhook "
+      "(default 3600)",
+      "SECONDS" },
     { "webhook-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &webhook_secret_file,
       "File holding the Stripe webhook endpoint secret(s), one per line while rotating "
       "(or STRIPE_WEBHOOK_SECRET, comma-separated / STRIPE_WEBHOOK_SECRET_FILE)",
@@ -222,6 +226,7 @@ main (int argc, char **argv)
       = stripe_api_base ? stripe_api_base : (char *) env_or ("STRIPE_API_BASE", NULL);
   config.stripe.max_retries = 3;
   config.stripe.retry_base_ms = (guint) MAX (stripe_retry_ms, 1);
+  config.stripe_poll_seconds = (guint) MAX (stripe_poll_seconds, 1);
   if (webhook_secret != NULL)
     {
       webhook_secrets = g_strsplit_set (webhook_secret, ",\n", -1);

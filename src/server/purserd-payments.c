@@ -16,6 +16,7 @@ struct _PurserdPayments
 {
   PurserdServer *server;
   gint64 resend_after; /* wall clock: pending payments unanswered by Stripe wait until then */
+  GHashTable *polled;  /* processing payment id → wall time Stripe was last asked */
 };
 
 typedef struct
@@ -42,12 +43,14 @@ purserd_payments_new (PurserdServer *server)
   PurserdPayments *payments = g_new0 (PurserdPayments, 1);
 
   payments->server = server;
+  payments->polled = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return payments;
 }
 
 void
 purserd_payments_free (PurserdPayments *payments)
 {
+  g_hash_table_unref (payments->polled);
   g_free (payments);
 }
 
@@ -1179,6 +1182,80 @@ start_refund (PurserdPayments *self, const char *note_id)
   return TRUE;
 }
 
+/* A bank debit Stripe is still collecting: asked about now and then, in case its webhook
+ * never comes (no webhook secret configured, or an event lost). */
+static void
+intent_polled (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Job *job = user_data;
+  PurserdPayments *self = job->payments;
+  PurserDb *db = purserd_server_db (self->server);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) answer
+      = purserd_stripe_send_finish (purserd_server_stripe (self->server), result, NULL, &error);
+  g_auto (PurserdStripePaymentIntent) intent = { 0 };
+
+  if (answer == NULL || !purserd_stripe_parse_payment_intent (answer, &intent, &error))
+    goto out;
+  if (!purser_db_begin (db, &error))
+    goto out;
+  if (!purserd_payments_apply_intent (self->server, db, &intent, 0, &error)
+      || !purser_db_commit (db, &error))
+    purser_db_rollback (db);
+out:
+  if (error != NULL)
+    g_message ("payments: asking Stripe about %s: %s", job->payment_id, error->message);
+  finish_job (job);
+}
+
+static gboolean
+poll_processing (PurserdPayments *self)
+{
+  PurserDb *db = purserd_server_db (self->server);
+  g_autoptr (GPtrArray) processing = purser_store_payment_ids_with_status (db, "processing", NULL);
+  gint64 wall = g_get_real_time () / G_USEC_PER_SEC;
+  GHashTableIter iter;
+  gpointer key;
+
+  /* Forget payments that have settled. */
+  g_hash_table_iter_init (&iter, self->polled);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (processing == NULL
+        || !g_ptr_array_find_with_equal_func (processing, key, g_str_equal, NULL))
+      g_hash_table_iter_remove (&iter);
+
+  for (guint i = 0; processing != NULL && i < processing->len; i++)
+    {
+      const char *id = g_ptr_array_index (processing, i);
+      gpointer last = g_hash_table_lookup (self->polled, id);
+      g_auto (PurserPaymentRecord) payment = { 0 };
+      Job *job;
+
+      if (last == NULL)
+        {
+          /* First seen now (or since a restart): wait a while for the webhook. */
+          g_hash_table_insert (self->polled, g_strdup (id), GSIZE_TO_POINTER ((gsize) wall));
+          continue;
+        }
+      if (wall - (gint64) GPOINTER_TO_SIZE (last)
+          < (gint64) purserd_server_config (self->server)->stripe_poll_seconds)
+        continue;
+      g_hash_table_insert (self->polled, g_strdup (id), GSIZE_TO_POINTER ((gsize) wall));
+      if (!purser_store_payment_get (db, NULL, id, &payment, NULL)
+          || payment.stripe_payment_intent == NULL)
+        continue;
+      job = g_new0 (Job, 1);
+      job->payments = self;
+      job->payment_id = g_strdup (id);
+      job->worker = TRUE;
+      purserd_stripe_send_async (purserd_server_stripe (self->server),
+                                 purserd_stripe_payment_intent_get (payment.stripe_payment_intent),
+                                 NULL, intent_polled, job);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* ── the worker ────────────────────────────────────────────────────────────────── */
 
 gboolean
@@ -1208,6 +1285,8 @@ purserd_payments_run (gpointer data)
         }
       refund = next_pending_refund (db);
       if (refund != NULL && start_refund (self, refund))
+        return TRUE;
+      if (poll_processing (self))
         return TRUE;
     }
 

@@ -20,7 +20,8 @@ typedef struct
   char *seller_country;
   char *tax_table_path;
   PurserdStripeConfig stripe;
-  char **webhook_secrets; /* endpoint secrets (several while rotating); NULL: webhooks off */
+  char **webhook_secrets;    /* endpoint secrets (several while rotating); NULL: webhooks off */
+  guint stripe_poll_seconds; /* how long a processing debit waits for its webhook */
   PurserdMailConfig mail;
   char *public_url; /* where people reach this service: links in mail, Stripe return URLs */
   /* The seller on invoices. */

@@ -21,10 +21,11 @@ typedef enum
  * Not thread-safe: one thread owns it (the server's writer thread). */
 typedef struct _PurserDb PurserDb;
 
-/* The server's database; the desktop client's cache will be the second schema. */
+/* The server's database, and the desktop client's cache of it. */
 typedef enum
 {
   PURSER_SCHEMA_SERVER,
+  PURSER_SCHEMA_CACHE,
 } PurserSchema;
 
 /* Opens (creating) and migrates to the newest schema version by PRAGMA user_version.

@@ -386,6 +386,38 @@ static const char *const server_migrations[] = {
   server_v2,
 };
 
+/* The desktop client's cache: every resource as the API shows it (a JSON blob keyed by
+ * type and id, e.g. "employee"/"emp_…"), with the few columns lists sort and filter on
+ * generated from the blob, and one row of sync state (the cursor: the seq of the newest
+ * event applied; synced_at: unix seconds of the last successful sync). */
+/* clang-format off */
+static const char cache_v1[] =
+  "CREATE TABLE resources ("
+  "  type          TEXT NOT NULL,"
+  "  id            TEXT NOT NULL,"
+  "  json          TEXT NOT NULL CHECK (json_valid (json)),"
+  "  name          TEXT GENERATED ALWAYS AS (json_extract (json, '$.name')) VIRTUAL,"
+  "  email         TEXT GENERATED ALWAYS AS (json_extract (json, '$.email')) VIRTUAL,"
+  "  status        TEXT GENERATED ALWAYS AS (json_extract (json, '$.status')) VIRTUAL,"
+  "  department_id TEXT GENERATED ALWAYS AS (json_extract (json, '$.department_id')) VIRTUAL,"
+  "  parent_id     TEXT GENERATED ALWAYS AS (json_extract (json, '$.parent_id')) VIRTUAL,"
+  "  PRIMARY KEY (type, id)"
+  ") STRICT;"
+  "CREATE INDEX resources_type_name ON resources (type, name COLLATE NOCASE);"
+  "CREATE INDEX resources_type_department ON resources (type, department_id);"
+
+  "CREATE TABLE sync_state ("
+  "  id        INTEGER PRIMARY KEY CHECK (id = 1),"
+  "  cursor    INTEGER NOT NULL DEFAULT 0,"
+  "  synced_at INTEGER"
+  ") STRICT;"
+  "INSERT INTO sync_state (id, cursor) VALUES (1, 0);";
+/* clang-format on */
+
+static const char *const cache_migrations[] = {
+  cache_v1,
+};
+
 const char *const *
 purser_schema_migrations (PurserSchema schema, guint *n_scripts)
 {
@@ -394,6 +426,10 @@ purser_schema_migrations (PurserSchema schema, guint *n_scripts)
       case PURSER_SCHEMA_SERVER:
         *n_scripts = G_N_ELEMENTS (server_migrations);
         return server_migrations;
+
+      case PURSER_SCHEMA_CACHE:
+        *n_scripts = G_N_ELEMENTS (cache_migrations);
+        return cache_migrations;
 
       default:
         g_assert_not_reached ();
@@ -407,6 +443,9 @@ purser_schema_application_id (PurserSchema schema)
     {
       case PURSER_SCHEMA_SERVER:
         return 0x50727372; /* "Prsr" */
+
+      case PURSER_SCHEMA_CACHE:
+        return 0x50727343; /* "PrsC" */
 
       default:
         g_assert_not_reached ();

@@ -88,6 +88,8 @@ pay_start (PayFixture *f, const char *now, const PayOptions *options)
       g_ptr_array_add (args, pay_write_secret (f, "stripe-key", PAY_API_KEY "\n"));
       g_ptr_array_add (args, g_strdup ("--stripe-retry-ms"));
       g_ptr_array_add (args, g_strdup ("10"));
+      g_ptr_array_add (args, g_strdup ("--stripe-poll-seconds"));
+      g_ptr_array_add (args, g_strdup ("2"));
     }
   g_ptr_array_add (args, NULL);
   f->h = harness_start (now, (const char *const *) args->pdata);

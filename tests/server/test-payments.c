@@ -973,6 +973,40 @@ test_no_stripe (PayFixture *f, gconstpointer data)
   check_wire (f);
 }
 
+/* ── a debit whose webhook never comes ─────────────────────────────────────────── */
+
+/* Stripe settles a processing debit but its webhook is lost: purserd asks Stripe itself
+ * (here after 2 s, --stripe-poll-seconds) and records the outcome once. */
+static void
+test_processing_polled (PayFixture *f, gconstpointer data)
+{
+  g_autofree char *pm = NULL;
+  g_autofree char *card = NULL;
+  g_autofree char *invoice_id = NULL;
+  g_autoptr (JsonNode) processing = NULL;
+  g_autoptr (JsonNode) paid = NULL;
+  g_autoptr (GPtrArray) held = NULL;
+  const char *intent;
+
+  if (f->h == NULL)
+    return;
+  card = pay_add_card (f, CARD, FAKE_STRIPE_PROCESSING, &pm);
+  fake_stripe_hold_webhooks (f->fake, TRUE);
+  invoice_id = pay_issue_invoice (f, 15);
+  processing = wait_payment_status (f, invoice_id, "processing");
+  intent = harness_get_str (processing, "stripe_payment_intent");
+  g_assert_nonnull (intent);
+
+  fake_stripe_settle (f->fake, intent, TRUE);
+  held = fake_stripe_take_held_webhooks (f->fake); /* lost */
+  g_assert_cmpuint (held->len, >, 0);
+
+  paid = wait_invoice_status (f, invoice_id, "paid");
+  g_assert_cmpint (fake_stripe_request_count (f->fake, "GET", "/v1/payment_intents/"), >=, 1);
+  g_assert_cmpint (harness_get_int (paid, "amount_paid.amount"), ==,
+                   harness_get_int (paid, "total.amount"));
+}
+
 /* ── 10. secrets stay secret ────────────────────────────────────────────────────── */
 
 static gboolean
@@ -1142,6 +1176,7 @@ main (int argc, char **argv)
   ADD ("/payments/retries", test_retries);
   ADD ("/payments/lost-answer-resent", test_lost_answer_resent);
   ADD ("/payments/wire", test_wire);
+  ADD ("/payments/processing-polled", test_processing_polled);
   ADD ("/payments/remove-method", test_remove_method);
   g_test_add ("/payments/no-stripe", PayFixture, &without_stripe, fixture_setup, test_no_stripe,
               fixture_teardown);
