@@ -104,8 +104,7 @@ purser_client_error_from_transport (const char *host, const GError *error)
     return g_error_copy (error);
   if (error->domain == G_TLS_ERROR)
     return g_error_new (PURSER_CLIENT_ERROR, PURSER_CLIENT_ERROR_OFFLINE,
-                        "Can't reach %s securely (%s) — showing saved data.", host,
-                        error->message);
+                        "Can't reach %s securely (%s) — showing saved data.", host, error->message);
   return g_error_new (PURSER_CLIENT_ERROR, PURSER_CLIENT_ERROR_OFFLINE,
                       "Can't reach %s — showing saved data.", host);
 }
