@@ -345,23 +345,9 @@ purser_store_invoice_list (PurserDb *db, const char *org_id, const char *status,
 
   first = out->len;
 
-  if (after_id != NULL)
-    {
-      g_auto (PurserDbStmt) stmt
-          = purser_db_prepare (db, "SELECT seq FROM invoices WHERE org_id = ? AND id = ?", error);
-      int rc;
-
-      if (stmt == NULL)
-        return FALSE;
-      purser_db_bind_text (stmt, 1, org_id);
-      purser_db_bind_text (stmt, 2, after_id);
-      rc = sqlite3_step (stmt);
-      if (rc == SQLITE_DONE)
-        return purser_db_not_found (error, "No invoice %s to continue after", after_id);
-      if (rc != SQLITE_ROW)
-        return purser_db_fail (db, error, "Could not read the page cursor");
-      before_seq = sqlite3_column_int64 (stmt, 0);
-    }
+  if (!purser_db_page_seq (db, "SELECT seq FROM invoices WHERE org_id = ? AND id = ?", org_id,
+                           after_id, &before_seq, error))
+    return FALSE;
 
   {
     g_auto (PurserDbStmt) stmt = purser_db_prepare (

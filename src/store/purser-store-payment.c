@@ -81,33 +81,6 @@ records_new (gsize size, GDestroyNotify clear)
   return records;
 }
 
-/* The seq of `id` in `table` for keyset paging (0 when after_id is NULL). */
-static gboolean
-seq_of (PurserDb *db, const char *table, const char *org_id, const char *id, gint64 *seq,
-        GError **error)
-{
-  g_autofree char *sql = NULL;
-  g_auto (PurserDbStmt) stmt = NULL;
-  int rc;
-
-  *seq = G_MAXINT64;
-  if (id == NULL)
-    return TRUE;
-  sql = g_strdup_printf ("SELECT seq FROM %s WHERE org_id = ? AND id = ?", table);
-  stmt = purser_db_prepare (db, sql, error);
-  if (stmt == NULL)
-    return FALSE;
-  purser_db_bind_text (stmt, 1, org_id);
-  purser_db_bind_text (stmt, 2, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    return purser_db_not_found (error, "No %s %s to page after", table, id);
-  if (rc != SQLITE_ROW)
-    return purser_db_fail (db, error, "Could not read from the database");
-  *seq = sqlite3_column_int64 (stmt, 0);
-  return TRUE;
-}
-
 /* ── the organization's Stripe customer ────────────────────────────────────────── */
 
 gboolean
@@ -607,9 +580,10 @@ purser_store_payment_list (PurserDb *db, const char *org_id, const char *invoice
                            GError **error)
 {
   g_auto (PurserDbStmt) stmt = NULL;
-  gint64 after = 0;
+  gint64 after = G_MAXINT64;
 
-  if (!seq_of (db, "payments", org_id, after_id, &after, error))
+  if (!purser_db_page_seq (db, "SELECT seq FROM payments WHERE org_id = ? AND id = ?", org_id,
+                           after_id, &after, error))
     return FALSE;
   stmt = purser_db_prepare (db,
                             "SELECT " PAYMENT_COLUMNS " FROM payments WHERE org_id = ?1"
@@ -1057,9 +1031,10 @@ purser_store_mail_list (PurserDb *db, const char *org_id, const char *after_id, 
                         GArray *out, gboolean *has_more, GError **error)
 {
   g_auto (PurserDbStmt) stmt = NULL;
-  gint64 after = 0;
+  gint64 after = G_MAXINT64;
 
-  if (!seq_of (db, "outbox", org_id, after_id, &after, error))
+  if (!purser_db_page_seq (db, "SELECT seq FROM outbox WHERE org_id = ? AND id = ?", org_id,
+                           after_id, &after, error))
     return FALSE;
   stmt = purser_db_prepare (db,
                             "SELECT " MAIL_COLUMNS " FROM outbox WHERE org_id = ? AND seq < ?"

@@ -345,27 +345,6 @@ like_pattern (const char *text)
   return g_string_free (pattern, FALSE);
 }
 
-/* The creation-order position of a row, to continue a page after it. */
-static gboolean
-lookup_seq (PurserDb *db, const char *sql, const char *org_id, const char *id, gint64 *seq,
-            GError **error)
-{
-  g_auto (PurserDbStmt) stmt = purser_db_prepare (db, sql, error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-  purser_db_bind_text (stmt, 1, org_id);
-  purser_db_bind_text (stmt, 2, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    return purser_db_not_found (error, "No %s to continue after", id);
-  if (rc != SQLITE_ROW)
-    return purser_db_fail (db, error, "Could not read the page cursor");
-  *seq = sqlite3_column_int64 (stmt, 0);
-  return TRUE;
-}
-
 /* One statement for every combination of filters: a NULL parameter switches its filter
  * off, so the statement cache holds one entry. Departments are matched through
  * IFNULL (…, ''), so "" in the set selects employees without a department. */
@@ -386,9 +365,8 @@ purser_store_employee_list (PurserDb *db, const char *org_id, const PurserEmploy
 
   first = out->len;
 
-  if (filter->after_id != NULL
-      && !lookup_seq (db, "SELECT seq FROM employees WHERE org_id = ? AND id = ?", org_id,
-                      filter->after_id, &after_seq, error))
+  if (!purser_db_page_seq (db, "SELECT seq FROM employees WHERE org_id = ? AND id = ?", org_id,
+                           filter->after_id, &after_seq, error))
     return FALSE;
   if (filter->department_ids != NULL)
     departments = purser_db_string_set_to_json (filter->department_ids);

@@ -36,6 +36,12 @@ gboolean purser_db_savepoint (PurserDb *db, GError **error);
 gboolean purser_db_release (PurserDb *db, GError **error);
 void purser_db_rollback_to (PurserDb *db);
 
+/* Keyset paging: the creation-order seq of `after_id`, read with `sql` ("SELECT seq FROM t
+ * WHERE org_id = ? AND id = ?"); *seq is left alone when after_id is NULL, and an id the
+ * organization does not have is NOT_FOUND. */
+gboolean purser_db_page_seq (PurserDb *db, const char *sql, const char *org_id,
+                             const char *after_id, gint64 *seq, GError **error);
+
 /* NULL for PURSER_DATE_INVALID, and back. */
 void purser_db_bind_date (sqlite3_stmt *stmt, int index, PurserDate date);
 PurserDate purser_db_column_date (sqlite3_stmt *stmt, int column);

@@ -87,3 +87,26 @@ purser_db_column_line (sqlite3_stmt *stmt, int first_column, PurserLine *out, GE
   out->period.end = purser_db_column_date (stmt, first_column + 6);
   return TRUE;
 }
+
+gboolean
+purser_db_page_seq (PurserDb *db, const char *sql, const char *org_id, const char *after_id,
+                    gint64 *seq, GError **error)
+{
+  g_auto (PurserDbStmt) stmt = NULL;
+  int rc;
+
+  if (after_id == NULL)
+    return TRUE;
+  stmt = purser_db_prepare (db, sql, error);
+  if (stmt == NULL)
+    return FALSE;
+  purser_db_bind_text (stmt, 1, org_id);
+  purser_db_bind_text (stmt, 2, after_id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    return purser_db_not_found (error, "No %s to continue after", after_id);
+  if (rc != SQLITE_ROW)
+    return purser_db_fail (db, error, "Could not read the page cursor");
+  *seq = sqlite3_column_int64 (stmt, 0);
+  return TRUE;
+}
