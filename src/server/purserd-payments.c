@@ -105,11 +105,9 @@ queue_billing_mail (PurserdServer *server, PurserDb *db, const char *org_id,
 }
 
 static gboolean
-invoice_event (PurserDb *db, const PurserInvoiceRecord *before_rec,
-               const PurserInvoiceRecord *invoice, const char *type, gint64 now, const char *actor,
-               GError **error)
+invoice_event (PurserDb *db, JsonNode *before, const PurserInvoiceRecord *invoice, const char *type,
+               gint64 now, const char *actor, GError **error)
 {
-  g_autoptr (JsonNode) before = before_rec ? purserd_json_invoice (before_rec, FALSE) : NULL;
   g_autoptr (JsonNode) after = purserd_json_invoice (invoice, FALSE);
 
   return purserd_event_append (db, invoice->org_id, now, actor, type, "invoice", invoice->id, NULL,
@@ -117,37 +115,13 @@ invoice_event (PurserDb *db, const PurserInvoiceRecord *before_rec,
 }
 
 static gboolean
-payment_event (PurserDb *db, const PurserPaymentRecord *before_rec,
-               const PurserPaymentRecord *payment, const char *type, gint64 now, const char *actor,
-               GError **error)
+payment_event (PurserDb *db, const PurserPaymentRecord *payment, const char *type, gint64 now,
+               const char *actor, GError **error)
 {
-  g_autoptr (JsonNode) before = before_rec ? purserd_json_payment (before_rec) : NULL;
   g_autoptr (JsonNode) after = purserd_json_payment (payment);
 
   return purserd_event_append (db, payment->org_id, now, actor, type, "payment", payment->id, NULL,
-                               before, after, error);
-}
-
-static void
-copy_invoice_header (const PurserInvoiceRecord *src, PurserInvoiceRecord *dest)
-{
-  memset (dest, 0, sizeof *dest);
-  *dest = *src;
-  dest->id = g_strdup (src->id);
-  dest->org_id = g_strdup (src->org_id);
-  dest->subscription_id = g_strdup (src->subscription_id);
-  dest->number = g_strdup (src->number);
-  dest->reason = g_strdup (src->reason);
-  memset (&dest->draft, 0, sizeof dest->draft);
-  dest->draft.subtotal = src->draft.subtotal;
-  dest->draft.tax = src->draft.tax;
-  dest->draft.total = src->draft.total;
-  dest->draft.credit_applied = src->draft.credit_applied;
-  dest->draft.tax_note = g_strdup (src->draft.tax_note);
-  dest->po_number = g_strdup (src->po_number);
-  dest->notes = g_strdup (src->notes);
-  dest->void_reason = g_strdup (src->void_reason);
-  dest->collection = g_strdup (src->collection);
+                               NULL, after, error);
 }
 
 /* past_due ↔ active, with its event. */
@@ -179,16 +153,17 @@ set_subscription_status (PurserDb *db, const char *org_id, PurserStatus from, Pu
                                before, after, error);
 }
 
-/* A payment of the invoice that Stripe has not settled yet; paying or voiding waits. */
-static gboolean
-payment_under_way (PurserDb *db, const PurserInvoiceRecord *invoice, GError **error)
+/* The invoice's payments, newest first; CONFLICT while one of them is still under way (paying,
+ * marking paid and voiding wait until Stripe has settled it). */
+static GArray *
+settled_payments (PurserDb *db, const PurserInvoiceRecord *invoice, GError **error)
 {
   g_autoptr (GArray) payments = purser_payment_records_new ();
   gboolean has_more = FALSE;
 
   if (!purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, payments, &has_more,
                                   error))
-    return TRUE;
+    return NULL;
   for (guint i = 0; i < payments->len; i++)
     {
       const char *status = g_array_index (payments, PurserPaymentRecord, i).status;
@@ -198,10 +173,10 @@ payment_under_way (PurserDb *db, const PurserInvoiceRecord *invoice, GError **er
           g_set_error (error, PURSER_STORE_ERROR, PURSER_STORE_ERROR_CONFLICT,
                        "A payment of invoice %s is under way; wait until it has settled.",
                        invoice->number);
-          return TRUE;
+          return NULL;
         }
     }
-  return FALSE;
+  return g_steal_pointer (&payments);
 }
 
 /* ── issuing ───────────────────────────────────────────────────────────────────── */
@@ -273,7 +248,8 @@ static gboolean
 payment_succeeded (PurserdServer *server, PurserDb *db, PurserPaymentRecord *payment,
                    PurserInvoiceRecord *invoice, gint64 now, const char *actor, GError **error)
 {
-  g_auto (PurserInvoiceRecord) before = { 0 };
+  g_autoptr (JsonNode) before = purserd_json_invoice (invoice, FALSE);
+  PurserInvoiceStatus was = invoice->status;
   g_autoptr (JsonObject) vars = json_object_new ();
   g_autofree char *amount = money (payment->amount);
   g_autofree char *paid_on = date_text (now);
@@ -286,8 +262,7 @@ payment_succeeded (PurserdServer *server, PurserDb *db, PurserPaymentRecord *pay
   if (!purser_store_payment_update (db, payment, error))
     return FALSE;
 
-  copy_invoice_header (invoice, &before);
-  if (invoice->status == PURSER_INVOICE_OPEN)
+  if (was == PURSER_INVOICE_OPEN)
     {
       invoice->amount_paid += payment->amount;
       if (invoice->amount_paid >= invoice->draft.total)
@@ -297,15 +272,15 @@ payment_succeeded (PurserdServer *server, PurserDb *db, PurserPaymentRecord *pay
         }
       invoice->next_attempt_at = 0;
       if (!purser_store_invoice_update_status (db, invoice, error)
-          || !invoice_event (db, &before, invoice,
+          || !invoice_event (db, before, invoice,
                              invoice->status == PURSER_INVOICE_PAID ? "invoice.paid"
                                                                     : "invoice.updated",
                              now, actor, error))
         return FALSE;
     }
-  if (!payment_event (db, NULL, payment, "payment.succeeded", now, actor, error))
+  if (!payment_event (db, payment, "payment.succeeded", now, actor, error))
     return FALSE;
-  if (before.status != PURSER_INVOICE_OPEN && payment->stripe_payment_intent != NULL)
+  if (was != PURSER_INVOICE_OPEN && payment->stripe_payment_intent != NULL)
     {
       /* Paid by transfer or voided meanwhile: this money goes back. */
       g_auto (PurserCreditNoteRecord) note = { 0 };
@@ -317,9 +292,8 @@ payment_succeeded (PurserdServer *server, PurserDb *db, PurserPaymentRecord *pay
       note.payment_id = g_strdup (payment->id);
       note.amount = payment->amount;
       note.refund_status = g_strdup ("pending");
-      note.reason
-          = g_strdup_printf ("Invoice %s was already %s when this payment arrived.",
-                             invoice->number, purser_invoice_status_to_string (before.status));
+      note.reason = g_strdup_printf ("Invoice %s was already %s when this payment arrived.",
+                                     invoice->number, purser_invoice_status_to_string (was));
       note.created_at = now;
       if (!purser_store_credit_note_insert (db, &note, error))
         return FALSE;
@@ -346,7 +320,7 @@ static gboolean
 payment_failed (PurserdServer *server, PurserDb *db, PurserPaymentRecord *payment,
                 PurserInvoiceRecord *invoice, gint64 now, const char *actor, GError **error)
 {
-  g_auto (PurserInvoiceRecord) before = { 0 };
+  g_autoptr (JsonNode) before = purserd_json_invoice (invoice, FALSE);
   g_autoptr (JsonObject) vars = json_object_new ();
   g_autofree char *amount = money (invoice->draft.total - invoice->amount_paid);
   g_autofree char *path = g_strdup_printf ("/v1/orgs/%s/invoices/%s", invoice->org_id, invoice->id);
@@ -357,18 +331,17 @@ payment_failed (PurserdServer *server, PurserDb *db, PurserPaymentRecord *paymen
   const char *template_id;
 
   if (!purser_store_payment_update (db, payment, error)
-      || !payment_event (db, NULL, payment, "payment.failed", now, actor, error))
+      || !payment_event (db, payment, "payment.failed", now, actor, error))
     return FALSE;
   if (!automatic || invoice->status != PURSER_INVOICE_OPEN)
     return TRUE;
 
-  copy_invoice_header (invoice, &before);
   if (invoice->first_failed_at == 0)
     invoice->first_failed_at = now;
   invoice->next_attempt_at
       = purser_dunning_next_attempt (invoice->first_failed_at, invoice->attempt_count);
   if (!purser_store_invoice_update_status (db, invoice, error)
-      || !invoice_event (db, &before, invoice, "invoice.payment_failed", now, actor, error))
+      || !invoice_event (db, before, invoice, "invoice.payment_failed", now, actor, error))
     return FALSE;
 
   json_object_set_string_member (vars, "invoice_number", invoice->number);
@@ -455,8 +428,7 @@ apply_outcome (PurserdServer *server, PurserDb *db, PurserPaymentRecord *payment
       g_free (payment->status);
       payment->status = g_strdup ("processing");
       return purser_store_payment_update (db, payment, error)
-             && (!news
-                 || payment_event (db, NULL, payment, "payment.processing", now, actor, error));
+             && (!news || payment_event (db, payment, "payment.processing", now, actor, error));
     }
   g_free (payment->status);
   payment->status = g_strdup (outcome);
@@ -506,13 +478,9 @@ create_payment (PurserDb *db, PurserInvoiceRecord *invoice, const PurserPaymentM
                 const char *actor, gint64 now, gboolean automatic, PurserPaymentRecord *out,
                 GError **error)
 {
-  g_auto (PurserInvoiceRecord) before = { 0 };
-  g_autoptr (GArray) previous = purser_payment_records_new ();
-  gboolean has_more = FALSE;
+  g_autoptr (GArray) previous = settled_payments (db, invoice, error);
 
-  if (payment_under_way (db, invoice, error)
-      || !purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, previous,
-                                     &has_more, error))
+  if (previous == NULL)
     return FALSE;
 
   memset (out, 0, sizeof *out);
@@ -529,12 +497,11 @@ create_payment (PurserDb *db, PurserInvoiceRecord *invoice, const PurserPaymentM
   out->created_at = now;
   out->updated_at = now;
   if (!purser_store_payment_insert (db, out, error)
-      || !payment_event (db, NULL, out, "payment.created", now, actor, error))
+      || !payment_event (db, out, "payment.created", now, actor, error))
     return FALSE;
   if (!automatic)
     return TRUE; /* a charge an admin asked for leaves the dunning schedule as it was */
 
-  copy_invoice_header (invoice, &before);
   invoice->attempt_count++;
   invoice->next_attempt_at = 0; /* in flight */
   return purser_store_invoice_update_status (db, invoice, error);
@@ -712,14 +679,13 @@ start_due_charge (PurserdPayments *self, const char *org_id, const char *invoice
       || !is_stripe_type (method.type))
     {
       /* No method to charge any more: the invoice waits for a transfer. */
-      g_auto (PurserInvoiceRecord) before = { 0 };
+      g_autoptr (JsonNode) before = purserd_json_invoice (&invoice, FALSE);
 
-      copy_invoice_header (&invoice, &before);
       g_free (invoice.collection);
       invoice.collection = g_strdup ("send_invoice");
       invoice.next_attempt_at = 0;
       if (!purser_store_invoice_update_status (db, &invoice, &error)
-          || !invoice_event (db, &before, &invoice, "invoice.updated", now, "system", &error)
+          || !invoice_event (db, before, &invoice, "invoice.updated", now, "system", &error)
           || !purser_db_commit (db, &error))
         goto rollback;
       return FALSE;
@@ -850,6 +816,7 @@ purserd_payments_mark_paid (PurserdServer *server, PurserDb *db, PurserInvoiceRe
 {
   g_auto (PurserPaymentMethodRecord) method = { 0 };
   g_autoptr (GArray) methods = purser_payment_method_records_new ();
+  g_autoptr (GArray) payments = NULL;
 
   if (invoice->status != PURSER_INVOICE_OPEN)
     {
@@ -858,7 +825,8 @@ purserd_payments_mark_paid (PurserdServer *server, PurserDb *db, PurserInvoiceRe
                    purser_invoice_status_to_string (invoice->status));
       return FALSE;
     }
-  if (payment_under_way (db, invoice, error)
+  payments = settled_payments (db, invoice, error);
+  if (payments == NULL
       || !purser_store_payment_method_list (db, invoice->org_id, FALSE, methods, error))
     return FALSE;
   for (guint i = 0; i < methods->len; i++)
@@ -891,10 +859,9 @@ gboolean
 purserd_payments_void (PurserdServer *server, PurserDb *db, PurserInvoiceRecord *invoice,
                        const char *reason, gint64 now, const char *actor, GError **error)
 {
-  g_auto (PurserInvoiceRecord) before = { 0 };
-  g_autoptr (GArray) payments = purser_payment_records_new ();
+  g_autoptr (JsonNode) before = purserd_json_invoice (invoice, FALSE);
+  g_autoptr (GArray) payments = NULL;
   gboolean was_paid = invoice->status == PURSER_INVOICE_PAID;
-  gboolean has_more = FALSE;
 
   if (invoice->status != PURSER_INVOICE_OPEN && !was_paid)
     {
@@ -903,19 +870,17 @@ purserd_payments_void (PurserdServer *server, PurserDb *db, PurserInvoiceRecord 
                    purser_invoice_status_to_string (invoice->status));
       return FALSE;
     }
-  if (payment_under_way (db, invoice, error)
-      || !purser_store_payment_list (db, invoice->org_id, invoice->id, NULL, 100, payments,
-                                     &has_more, error))
+  payments = settled_payments (db, invoice, error);
+  if (payments == NULL)
     return FALSE;
 
-  copy_invoice_header (invoice, &before);
   invoice->status = PURSER_INVOICE_VOID;
   invoice->voided_at = now;
   invoice->next_attempt_at = 0;
   g_free (invoice->void_reason);
   invoice->void_reason = g_strdup (reason);
   if (!purser_store_invoice_update_status (db, invoice, error)
-      || !invoice_event (db, &before, invoice, "invoice.voided", now, actor, error))
+      || !invoice_event (db, before, invoice, "invoice.voided", now, actor, error))
     return FALSE;
 
   /* Paid money goes back: one credit note per payment, refunded the way it came. */
@@ -1058,7 +1023,7 @@ purserd_payments_apply_refund (PurserdServer *server, PurserDb *db,
       return FALSE;
     invoice.amount_refunded += delta;
     return purser_store_invoice_update_status (db, &invoice, error)
-           && payment_event (db, NULL, &payment, "payment.refunded", now, "system", error);
+           && payment_event (db, &payment, "payment.refunded", now, "system", error);
   }
 }
 
