@@ -230,3 +230,9 @@ purser_invoice_status_from_string (const char *text, PurserInvoiceStatus *out)
       }
   return FALSE;
 }
+
+PurserDate
+purser_invoice_due_on (PurserDate issued_on, gboolean charged_automatically)
+{
+  return charged_automatically ? issued_on : issued_on + PURSER_INVOICE_NET_TERMS_DAYS;
+}

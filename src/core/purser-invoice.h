@@ -66,6 +66,11 @@ void purser_invoice_assemble (GArray *charges, PurserCents *credit_balance,
 /* "<ORGCODE>-<YYYY>-<NNNN>", NNNN at least four digits: "NWL-2026-0007". */
 char *purser_invoice_number_format (const char *org_code, int year, gint64 sequence);
 
+/* Invoices sent for payment by transfer are due in 30 days (net 30); those charged
+ * automatically are due when issued. */
+#define PURSER_INVOICE_NET_TERMS_DAYS 30
+PurserDate purser_invoice_due_on (PurserDate issued_on, gboolean charged_automatically);
+
 typedef enum
 {
   PURSER_INVOICE_DRAFT,

@@ -9,7 +9,6 @@
 #include "purserd-payments.h"
 #include "purserd-pdf.h"
 
-#define NET_TERMS_DAYS       30
 #define RESEND_DELAY_SECONDS 60
 
 struct _PurserdPayments
@@ -203,13 +202,9 @@ purserd_payments_prepare_invoice (PurserDb *db, PurserInvoiceRecord *invoice, GE
   invoice->collection = g_strdup (automatic ? "charge_automatically" : "send_invoice");
   if (invoice->status != PURSER_INVOICE_OPEN)
     return TRUE;
+  invoice->due_on = purser_invoice_due_on (invoice->issued_on, automatic);
   if (automatic)
-    {
-      invoice->due_on = invoice->issued_on;
-      invoice->next_attempt_at = invoice->created_at;
-    }
-  else
-    invoice->due_on = invoice->issued_on + NET_TERMS_DAYS;
+    invoice->next_attempt_at = invoice->created_at;
   return TRUE;
 }
 
@@ -237,7 +232,7 @@ purserd_payments_invoice_issued (PurserdServer *server, PurserDb *db, const Purs
   json_object_set_string_member (
       vars, "payment_terms",
       automatic ? "It will be charged to your default payment method."
-                : "Please pay by bank transfer within 30 days, quoting the invoice number.");
+                : "Please pay by bank transfer by the due date, quoting the invoice number.");
   json_object_set_string_member (vars, "url", url);
   return queue_billing_mail (server, db, org->id, "invoice-issued", vars, attachment, error);
 }

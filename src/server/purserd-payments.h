@@ -21,7 +21,7 @@ gboolean purserd_payments_run (gpointer payments);
 
 /* In the transaction that issues `invoice` (before it is stored): how it is collected
  * (charged automatically when the default method is a card or bank debit, else sent for
- * payment by transfer within 30 days) and when the first charge is due. */
+ * payment by transfer, net 30: purser_invoice_due_on) and when the first charge is due. */
 gboolean purserd_payments_prepare_invoice (PurserDb *db, PurserInvoiceRecord *invoice,
                                            GError **error);
 /* After it is stored, in the same transaction: the "invoice issued" mail. */

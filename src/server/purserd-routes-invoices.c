@@ -46,8 +46,8 @@ invoices_list (PurserdCall *call)
   purserd_call_reply (call, 200, b);
 }
 
-static gboolean
-load_invoice (PurserdCall *call, PurserInvoiceRecord *invoice)
+gboolean
+purserd_call_load_invoice (PurserdCall *call, PurserInvoiceRecord *invoice)
 {
   g_autoptr (GError) error = NULL;
 
@@ -68,7 +68,7 @@ invoice_get (PurserdCall *call)
   g_auto (PurserInvoiceRecord) invoice = { 0 };
   g_autoptr (JsonBuilder) b = NULL;
 
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     return;
   b = json_builder_new_immutable ();
   json_builder_begin_object (b);
@@ -117,7 +117,7 @@ invoice_void (PurserdCall *call)
   PurserWireReader reader;
   gboolean present;
 
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     return;
   if (call->request->body->len > 0)
     {

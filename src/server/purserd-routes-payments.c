@@ -52,17 +52,6 @@ page_error (PurserdCall *call, GError *error)
     purserd_call_fail (call, error);
 }
 
-static gboolean
-load_invoice (PurserdCall *call, PurserInvoiceRecord *out)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (purser_store_invoice_get (call->db, purserd_call_org_id (call),
-                                purserd_call_param (call, "id"), out, &error))
-    return TRUE;
-  return not_found (call, error, "invoice");
-}
-
 static void
 reply_pdf (PurserdCall *call, GBytes *pdf, GError *error, const char *filename)
 {
@@ -606,7 +595,7 @@ invoice_pdf (PurserdCall *call)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) pdf = NULL;
 
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     return;
   pdf = purserd_payments_invoice_pdf (call->server, call->db, invoice.org_id, invoice.id, &error);
   reply_pdf (call, pdf, error, invoice.number);
@@ -704,7 +693,7 @@ invoice_pay (PurserdCall *call)
         }
       purser_wire_reader_clear (&reader);
     }
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     goto done;
   if (purserd_payments_charge_now (call->server, purserd_call_org_id (call),
                                    purserd_call_param (call, "id"), method_id, call->actor, charged,
@@ -742,7 +731,7 @@ invoice_mark_paid (PurserdCall *call)
       return;
     }
   purser_wire_reader_clear (&reader);
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     return;
   if (!purserd_payments_mark_paid (call->server, call->db, &invoice, reference, call->now,
                                    call->actor, &payment, &error))
@@ -783,7 +772,7 @@ invoice_email (PurserdCall *call)
       return;
     }
   purser_wire_reader_clear (&reader);
-  if (!load_invoice (call, &invoice))
+  if (!purserd_call_load_invoice (call, &invoice))
     return;
   if (!purser_store_org_get (call->db, invoice.org_id, &org, &error))
     {

@@ -16,4 +16,8 @@ extern const PurserdRoute purserd_invoice_routes[];
 extern const PurserdRoute purserd_event_routes[];
 extern const PurserdRoute purserd_payment_routes[];
 
+/* The invoice {id} of the organization in the path; answers 404 (or the failure) and returns
+ * FALSE when there is none. */
+gboolean purserd_call_load_invoice (PurserdCall *call, PurserInvoiceRecord *invoice);
+
 G_END_DECLS

@@ -535,6 +535,18 @@ test_assemble_random (void)
     }
 }
 
+/* PRODUCT.md: send invoice (wire/bank transfer, net 30); automatic charges are due at once. */
+static void
+test_due_on (void)
+{
+  PurserDate issued = purser_date_from_ymd (2026, 3, 11);
+
+  g_assert_cmpint (purser_invoice_due_on (issued, TRUE), ==, issued);
+  g_assert_cmpint (purser_invoice_due_on (issued, FALSE), ==, purser_date_from_ymd (2026, 4, 10));
+  g_assert_cmpint (purser_invoice_due_on (purser_date_from_ymd (2026, 12, 15), FALSE), ==,
+                   purser_date_from_ymd (2027, 1, 14));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -561,6 +573,7 @@ main (int argc, char **argv)
   g_test_add_func ("/purser/core/invoice/assemble/exempt-and-empty",
                    test_assemble_exempt_and_empty);
   g_test_add_func ("/purser/core/invoice/assemble/random", test_assemble_random);
+  g_test_add_func ("/purser/core/invoice/due-on", test_due_on);
 
   return g_test_run ();
 }
