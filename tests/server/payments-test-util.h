@@ -587,4 +587,24 @@ pay_assert_pdf (PayFixture *f, const char *path)
   g_assert_true (memcmp (data, "%PDF-", 5) == 0);
 }
 
+/* The fixture of the payment tests: purserd with the fake Stripe (PayOptions in `data`,
+ * NULL for the defaults), ACME on Business monthly with 10 seats; skipped without Stripe's
+ * fixtures. */
+static inline void
+pay_fixture_setup (PayFixture *f, gconstpointer data)
+{
+  memset (f, 0, sizeof *f);
+  if (!pay_available ())
+    return;
+  pay_start (f, PAY_START, data);
+  g_free (pay_subscribe (f, 10));
+}
+
+static inline void
+pay_fixture_teardown (PayFixture *f, gconstpointer data)
+{
+  if (f->h != NULL)
+    pay_stop (f);
+}
+
 G_END_DECLS

@@ -14,23 +14,6 @@
 /* Seats 10 → 15 on the first day of the period: 5 × $29 for a whole month. */
 #define PRORATION_15 14500
 
-static void
-fixture_setup (PayFixture *f, gconstpointer data)
-{
-  memset (f, 0, sizeof *f);
-  if (!pay_available ())
-    return;
-  pay_start (f, PAY_START, data);
-  g_free (pay_subscribe (f, 10));
-}
-
-static void
-fixture_teardown (PayFixture *f, gconstpointer data)
-{
-  if (f->h != NULL)
-    pay_stop (f);
-}
-
 static const PayOptions without_stripe = { .with_key = FALSE };
 
 /* ── helpers ───────────────────────────────────────────────────────────────────── */
@@ -1167,7 +1150,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ((path), PayFixture, NULL, fixture_setup, (func), fixture_teardown)
+  g_test_add ((path), PayFixture, NULL, pay_fixture_setup, (func), pay_fixture_teardown)
   ADD ("/payments/card-setup", test_card_setup);
   ADD ("/payments/charge-success", test_charge_success);
   ADD ("/payments/decline-then-retry", test_decline_then_retry);
@@ -1178,8 +1161,8 @@ main (int argc, char **argv)
   ADD ("/payments/wire", test_wire);
   ADD ("/payments/processing-polled", test_processing_polled);
   ADD ("/payments/remove-method", test_remove_method);
-  g_test_add ("/payments/no-stripe", PayFixture, &without_stripe, fixture_setup, test_no_stripe,
-              fixture_teardown);
+  g_test_add ("/payments/no-stripe", PayFixture, &without_stripe, pay_fixture_setup, test_no_stripe,
+              pay_fixture_teardown);
   ADD ("/payments/secrets", test_secrets);
 #undef ADD
 

@@ -16,23 +16,6 @@ static const char *const sample_events[] = {
   "payment_intent.succeeded", "setup_intent.succeeded",
 };
 
-static void
-fixture_setup (PayFixture *f, gconstpointer data)
-{
-  memset (f, 0, sizeof *f);
-  if (!pay_available ())
-    return;
-  pay_start (f, PAY_START, data);
-  g_free (pay_subscribe (f, 10));
-}
-
-static void
-fixture_teardown (PayFixture *f, gconstpointer data)
-{
-  if (f->h != NULL)
-    pay_stop (f);
-}
-
 /* ── signing and sending ───────────────────────────────────────────────────────── */
 
 static gint64
@@ -965,7 +948,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ((path), PayFixture, NULL, fixture_setup, (func), fixture_teardown)
+  g_test_add ((path), PayFixture, NULL, pay_fixture_setup, (func), pay_fixture_teardown)
   ADD ("/webhooks/samples-raw", test_samples_raw);
   ADD ("/webhooks/sample/payment-intent-succeeded-charge-refunded",
        test_sample_intent_succeeded_and_refund);
@@ -973,8 +956,8 @@ main (int argc, char **argv)
   ADD ("/webhooks/sample/setup-intent-succeeded", test_sample_setup_intent);
   ADD ("/webhooks/sample/unused-and-unknown", test_sample_unused);
   ADD ("/webhooks/signatures", test_signatures);
-  g_test_add ("/webhooks/rotation", PayFixture, &rotating, fixture_setup, test_rotation,
-              fixture_teardown);
+  g_test_add ("/webhooks/rotation", PayFixture, &rotating, pay_fixture_setup, test_rotation,
+              pay_fixture_teardown);
   ADD ("/webhooks/duplicate", test_duplicate);
   ADD ("/webhooks/older-event-after", test_older_event_after);
   ADD ("/webhooks/older-event-while-processing", test_older_event_while_processing);
