@@ -563,31 +563,6 @@ purserd_call_defer (PurserdCall *call)
   call->response->deferred = TRUE;
 }
 
-gboolean
-purserd_call_transact (PurserdCall *call, PurserdRouteFunc func)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!purser_db_begin (call->db, &error))
-    {
-      purserd_call_fail (call, error);
-      return FALSE;
-    }
-  func (call);
-  if (call->failed)
-    {
-      purser_db_rollback (call->db);
-      return FALSE;
-    }
-  if (!purser_db_commit (call->db, &error))
-    {
-      purser_db_rollback (call->db);
-      purserd_call_fail (call, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 void
 purserd_call_finish (PurserdCall *call)
 {

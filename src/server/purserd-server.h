@@ -84,8 +84,8 @@ typedef enum
   PURSERD_ROUTE_DEFAULT = 0,
   /* The handler opens its own transactions (it runs the billing clock). */
   PURSERD_ROUTE_OWN_TRANSACTIONS = 1 << 0,
-  /* The handler answers later (it calls Stripe): it runs its own transactions with
-   * purserd_call_transact and ends with purserd_call_finish, on the main context. */
+  /* The handler answers later (it calls Stripe): it opens its own transactions and ends
+   * with purserd_call_finish, on the main context. */
   PURSERD_ROUTE_DEFERRED = 1 << 1,
 } PurserdRouteFlags;
 
@@ -128,8 +128,6 @@ gboolean purserd_call_page (PurserdCall *call, int default_limit, int max_limit,
 /* For deferred routes (and own-transaction routes that answer later): */
 /* Answers later; the call stays valid until purserd_call_finish. */
 void purserd_call_defer (PurserdCall *call);
-/* Runs `func` in one transaction, committed unless it answered an error. */
-gboolean purserd_call_transact (PurserdCall *call, PurserdRouteFunc func);
 /* Sends the answer set on the call and frees it. */
 void purserd_call_finish (PurserdCall *call);
 

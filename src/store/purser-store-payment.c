@@ -751,19 +751,6 @@ purser_store_credit_note_get (PurserDb *db, const char *org_id, const char *id,
 }
 
 gboolean
-purser_store_credit_note_by_refund (PurserDb *db, const char *stripe_refund_id,
-                                    PurserCreditNoteRecord *out, GError **error)
-{
-  g_auto (PurserDbStmt) stmt = purser_db_prepare (
-      db, "SELECT " NOTE_COLUMNS " FROM credit_notes WHERE stripe_refund_id = ?", error);
-
-  if (stmt == NULL)
-    return FALSE;
-  purser_db_bind_text (stmt, 1, stripe_refund_id);
-  return one_row (db, stmt, read_note, out, "credit note for refund", stripe_refund_id, error);
-}
-
-gboolean
 purser_store_credit_note_list (PurserDb *db, const char *org_id, const char *invoice_id,
                                GArray *out, GError **error)
 {
@@ -1013,17 +1000,6 @@ purser_store_mail_due (PurserDb *db, gint64 now, GError **error)
     return NULL;
   purser_db_bind_int64 (stmt, 1, now);
   return id_rows (db, stmt, error);
-}
-
-gint64
-purser_store_mail_next_due (PurserDb *db)
-{
-  g_auto (PurserDbStmt) stmt = purser_db_prepare (
-      db, "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'", NULL);
-
-  if (stmt == NULL || sqlite3_step (stmt) != SQLITE_ROW)
-    return 0;
-  return sqlite3_column_int64 (stmt, 0);
 }
 
 gboolean

@@ -353,8 +353,6 @@ gboolean purser_store_credit_note_update (PurserDb *db, const PurserCreditNoteRe
                                           GError **error);
 gboolean purser_store_credit_note_get (PurserDb *db, const char *org_id, const char *id,
                                        PurserCreditNoteRecord *out, GError **error);
-gboolean purser_store_credit_note_by_refund (PurserDb *db, const char *stripe_refund_id,
-                                             PurserCreditNoteRecord *out, GError **error);
 /* Oldest first; invoice_id NULL for all of the organization's. */
 gboolean purser_store_credit_note_list (PurserDb *db, const char *org_id, const char *invoice_id,
                                         GArray *out, GError **error);
@@ -419,8 +417,6 @@ gboolean purser_store_mail_get (PurserDb *db, const char *id, PurserMailRecord *
                                 GError **error);
 /* Ids of queued mail due at `now`, oldest first. */
 GPtrArray *purser_store_mail_due (PurserDb *db, gint64 now, GError **error);
-/* The earliest next_attempt_at of queued mail, 0 when none is queued. */
-gint64 purser_store_mail_next_due (PurserDb *db);
 /* Newest first. */
 gboolean purser_store_mail_list (PurserDb *db, const char *org_id, const char *after_id, int limit,
                                  GArray *out, gboolean *has_more, GError **error);
