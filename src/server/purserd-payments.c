@@ -62,11 +62,29 @@ is_stripe_type (const char *type)
          || g_strcmp0 (type, "sepa_debit") == 0;
 }
 
-/* SEPA Direct Debit collects euros and Purser bills in dollars: such a method is kept (its
- * mandate is valid) but not charged, rather than charged the same number of euro cents. */
-#define SEPA_UNSUPPORTED                                                                     \
-  "SEPA Direct Debit collects euros and Purser bills in US dollars, so this invoice cannot " \
-  "be debited from it; make a card or US bank account the default, or pay by bank transfer."
+/* Whether a card or bank method can be charged now. SEPA Direct Debit collects euros and
+ * Purser bills in dollars: such a method is kept (its mandate is valid) but not charged,
+ * rather than charged the same number of euro cents. */
+static gboolean
+chargeable (PurserdServer *server, const PurserPaymentMethodRecord *method, GError **error)
+{
+  if (g_str_equal (method->type, "sepa_debit"))
+    {
+      g_set_error_literal (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED,
+                           "SEPA Direct Debit collects euros and Purser bills in US dollars, so "
+                           "this invoice cannot be debited from it; make a card or US bank "
+                           "account the default, or pay by bank transfer.");
+      return FALSE;
+    }
+  if (!purserd_stripe_configured (purserd_server_stripe (server)))
+    {
+      g_set_error_literal (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_NOT_CONFIGURED,
+                           "Stripe is not configured on this billing server, so cards and bank "
+                           "debits cannot be charged; pay by transfer instead.");
+      return FALSE;
+    }
+  return TRUE;
+}
 
 static char *
 money (PurserCents amount)
@@ -663,6 +681,7 @@ start_due_charge (PurserdPayments *self, const char *org_id, const char *invoice
   g_auto (PurserPaymentMethodRecord) method = { 0 };
   g_auto (PurserPaymentRecord) payment = { 0 };
   g_autoptr (GError) error = NULL;
+  g_autoptr (GError) refusal = NULL;
   gint64 now = purserd_server_now (self->server);
   Job *job;
 
@@ -687,20 +706,13 @@ start_due_charge (PurserdPayments *self, const char *org_id, const char *invoice
     }
   if (!create_payment (db, &invoice, &method, "system", now, TRUE, &payment, &error))
     goto rollback;
-  if (g_str_equal (method.type, "sepa_debit"))
+  if (!chargeable (self->server, &method, &refusal))
     {
-      if (!apply_outcome (self->server, db, &payment, "failed", NULL, NULL, "currency_unsupported",
-                          SEPA_UNSUPPORTED, 0, &error)
-          || !purser_db_commit (db, &error))
-        goto rollback;
-      return FALSE;
-    }
-  if (!purserd_stripe_configured (purserd_server_stripe (self->server)))
-    {
-      if (!apply_outcome (self->server, db, &payment, "failed", NULL, NULL, "stripe_not_configured",
-                          "Stripe is not configured on the billing server, so the card could "
-                          "not be charged.",
-                          0, &error)
+      /* Recorded as a failed attempt: dunning tells the admins and moves on. */
+      if (!apply_outcome (self->server, db, &payment, "failed", NULL, NULL,
+                          refusal->domain == PURSERD_STRIPE_ERROR ? "stripe_not_configured"
+                                                                  : "currency_unsupported",
+                          refusal->message, 0, &error)
           || !purser_db_commit (db, &error))
         goto rollback;
       return FALSE;
@@ -770,19 +782,8 @@ purserd_payments_charge_now (PurserdServer *server, const char *org_id, const ch
                    invoice.number);
       goto rollback;
     }
-  if (g_str_equal (method.type, "sepa_debit"))
-    {
-      g_set_error_literal (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ALLOWED,
-                           SEPA_UNSUPPORTED);
-      goto rollback;
-    }
-  if (!purserd_stripe_configured (purserd_server_stripe (server)))
-    {
-      g_set_error (error, PURSERD_STRIPE_ERROR, PURSERD_STRIPE_ERROR_NOT_CONFIGURED,
-                   "Stripe is not configured on this server, so cards and bank debits cannot "
-                   "be charged; pay by transfer instead.");
-      goto rollback;
-    }
+  if (!chargeable (server, &method, error))
+    goto rollback;
   if (!purser_store_org_stripe_customer (db, org_id, &customer, error))
     goto rollback;
   if (!create_payment (db, &invoice, &method, actor, now, FALSE, &payment, error)
