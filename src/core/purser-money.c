@@ -74,3 +74,9 @@ purser_cents_format (PurserCents amount)
 
   return g_string_free (out, FALSE);
 }
+
+const char *
+purser_plural (gint64 n, const char *one, const char *many)
+{
+  return n == 1 || n == -1 ? one : many;
+}

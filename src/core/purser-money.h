@@ -20,4 +20,7 @@ gint64 purser_mul_mul_div_round (gint64 a, gint64 b, gint64 c, gint64 d);
 /* "$1,234.56", "-$22.45" — for descriptions and logs, never for arithmetic. */
 char *purser_cents_format (PurserCents amount);
 
+/* `one` for ±1, else `many`: "1 seat", "3 seats", "-1 seat". */
+const char *purser_plural (gint64 n, const char *one, const char *many);
+
 G_END_DECLS

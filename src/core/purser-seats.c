@@ -3,12 +3,6 @@
 
 #include "purser-seats.h"
 
-static const char *
-plural (gint64 n, const char *one, const char *many)
-{
-  return n == 1 ? one : many;
-}
-
 static void
 group_clear (gpointer data)
 {
@@ -143,8 +137,8 @@ check_allocations (const PurserSeatMap *map, GError **error)
       g_set_error (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_ALLOCATION_BELOW_ASSIGNED,
                    "%s and its teams hold %" G_GINT64_FORMAT " %s; allocate at least "
                    "%" G_GINT64_FORMAT " seats or revoke licenses there first.",
-                   group->name, group->assigned, plural (group->assigned, "license", "licenses"),
-                   group->assigned);
+                   group->name, group->assigned,
+                   purser_plural (group->assigned, "license", "licenses"), group->assigned);
       return FALSE;
     }
   if (allocated > map->purchased)
@@ -153,7 +147,7 @@ check_allocations (const PurserSeatMap *map, GError **error)
                    "Departments would be allocated %" G_GINT64_FORMAT " seats but %" G_GINT64_FORMAT
                    " are purchased; lower an allocation or buy %" G_GINT64_FORMAT " more %s.",
                    allocated, map->purchased, allocated - map->purchased,
-                   plural (allocated - map->purchased, "seat", "seats"));
+                   purser_plural (allocated - map->purchased, "seat", "seats"));
       return FALSE;
     }
   if (pool_assigned > pool)
@@ -163,8 +157,8 @@ check_allocations (const PurserSeatMap *map, GError **error)
                    "%" G_GINT64_FORMAT " %s assigned in departments without one; allocate "
                    "%" G_GINT64_FORMAT " fewer %s or buy more.",
                    MAX (pool, 0), pool_assigned,
-                   plural (pool_assigned, "license is", "licenses are"), pool_assigned - pool,
-                   plural (pool_assigned - pool, "seat", "seats"));
+                   purser_plural (pool_assigned, "license is", "licenses are"),
+                   pool_assigned - pool, purser_plural (pool_assigned - pool, "seat", "seats"));
       return FALSE;
     }
   return TRUE;
@@ -183,8 +177,9 @@ check_licenses (const PurserSeatMap *map, GError **error)
       g_set_error (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_NOT_ENOUGH_SEATS,
                    "%" G_GINT64_FORMAT " %s would need more than the %" G_GINT64_FORMAT
                    " purchased seats; add %" G_GINT64_FORMAT " %s first.",
-                   assigned, plural (assigned, "license", "licenses"), map->purchased,
-                   assigned - map->purchased, plural (assigned - map->purchased, "seat", "seats"));
+                   assigned, purser_plural (assigned, "license", "licenses"), map->purchased,
+                   assigned - map->purchased,
+                   purser_plural (assigned - map->purchased, "seat", "seats"));
       return FALSE;
     }
   if (group != NULL)
@@ -192,8 +187,9 @@ check_licenses (const PurserSeatMap *map, GError **error)
       g_set_error (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_ALLOCATION_EXCEEDED,
                    "%s would hold %" G_GINT64_FORMAT " %s for its %" G_GINT64_FORMAT
                    " allocated seats; raise its allocation by %" G_GINT64_FORMAT " first.",
-                   group->name, group->assigned, plural (group->assigned, "license", "licenses"),
-                   group->allocation, group->assigned - group->allocation);
+                   group->name, group->assigned,
+                   purser_plural (group->assigned, "license", "licenses"), group->allocation,
+                   group->assigned - group->allocation);
       return FALSE;
     }
   if (pool_assigned > pool)
@@ -202,7 +198,8 @@ check_licenses (const PurserSeatMap *map, GError **error)
                    "Departments without an allocation would hold %" G_GINT64_FORMAT " %s but "
                    "only %" G_GINT64_FORMAT " seats are left outside the allocations; add seats "
                    "or lower an allocation first.",
-                   pool_assigned, plural (pool_assigned, "license", "licenses"), MAX (pool, 0));
+                   pool_assigned, purser_plural (pool_assigned, "license", "licenses"),
+                   MAX (pool, 0));
       return FALSE;
     }
   return TRUE;

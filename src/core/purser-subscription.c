@@ -89,12 +89,6 @@ purser_quote_clear (PurserQuote *quote)
 
 /* Descriptions */
 
-static const char *
-plural (gint64 n, const char *one, const char *many)
-{
-  return n == 1 || n == -1 ? one : many;
-}
-
 /* Periods are half-open, but people read "Mar 1 – Mar 31": show the last day included. */
 static char *
 describe_period (const PurserPeriod *period)
@@ -216,7 +210,7 @@ add_unused_credit (GArray *lines, const PurserSubscription *sub, PurserDate toda
     {
       g_autofree char *text = g_strdup_printf (
           "Unused time on %" G_GINT64_FORMAT " %s %s (%s) from %s, %s", sub->seats,
-          purser_plan_display_name (sub->plan), plural (sub->seats, "seat", "seats"),
+          purser_plan_display_name (sub->plan), purser_plural (sub->seats, "seat", "seats"),
           purser_cycle_to_string (sub->cycle), from, prorated);
 
       purser_lines_add (lines, PURSER_LINE_CREDIT, text, -sub->seats, unit,
@@ -343,8 +337,8 @@ check_floor (gint64 seats, const PurserSeatFloor *floor, GError **error)
       g_set_error (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_SEATS_BELOW_ASSIGNED,
                    "%" G_GINT64_FORMAT " %s assigned; revoke %" G_GINT64_FORMAT
                    " %s before lowering seats to %" G_GINT64_FORMAT ".",
-                   floor->assigned, plural (floor->assigned, "license is", "licenses are"), revoke,
-                   plural (revoke, "license", "licenses"), seats);
+                   floor->assigned, purser_plural (floor->assigned, "license is", "licenses are"),
+                   revoke, purser_plural (revoke, "license", "licenses"), seats);
       return FALSE;
     }
 
@@ -355,8 +349,8 @@ check_floor (gint64 seats, const PurserSeatFloor *floor, GError **error)
       g_set_error (error, PURSER_CORE_ERROR, PURSER_CORE_ERROR_SEATS_BELOW_ALLOCATED,
                    "%" G_GINT64_FORMAT " %s allocated to departments; reduce the allocations "
                    "by %" G_GINT64_FORMAT " before lowering seats to %" G_GINT64_FORMAT ".",
-                   floor->allocated, plural (floor->allocated, "seat is", "seats are"), release,
-                   seats);
+                   floor->allocated, purser_plural (floor->allocated, "seat is", "seats are"),
+                   release, seats);
       return FALSE;
     }
 
@@ -574,7 +568,7 @@ change_seats (PurserQuote *out, const PurserSubscription *sub, gint64 seats, Pur
   g_autofree char *when = purser_date_format_human (today);
   g_autofree char *prorated = describe_proration (days, cycle_days);
   g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT " %s %s on %s, %s", count,
-                                           plural (count, "seat", "seats"),
+                                           purser_plural (count, "seat", "seats"),
                                            delta > 0 ? "added" : "removed", when, prorated);
   GArray *lines = purser_lines_new ();
 

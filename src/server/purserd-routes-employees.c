@@ -30,12 +30,6 @@ set_str (char **slot, const char *value)
   *slot = copy;
 }
 
-static const char *
-plural (gint64 n, const char *one, const char *many)
-{
-  return n == 1 ? one : many;
-}
-
 static gboolean
 is_self (PurserdCall *call, const char *employee_id)
 {
@@ -738,8 +732,8 @@ read_rows (Import *import, GPtrArray *records, guint n_columns)
       if (record->n_fields != n_columns)
         {
           add_error (import, record->line, NULL, "Line %u has %u %s; the header has %u.",
-                     record->line, record->n_fields, plural (record->n_fields, "field", "fields"),
-                     n_columns);
+                     record->line, record->n_fields,
+                     purser_plural (record->n_fields, "field", "fields"), n_columns);
           continue;
         }
 
@@ -1307,7 +1301,7 @@ employees_import (PurserdCall *call)
       reply_invalid (&import,
                      "%u %s of the file %s errors; nothing was imported. Fix %s and "
                      "import the file again.",
-                     import.n_errors, plural (import.n_errors, "line", "lines"),
+                     import.n_errors, purser_plural (import.n_errors, "line", "lines"),
                      import.n_errors == 1 ? "has" : "have", import.n_errors == 1 ? "it" : "them");
       return;
     }

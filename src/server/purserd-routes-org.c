@@ -22,12 +22,6 @@
 
 /* ── helpers ───────────────────────────────────────────────────────────────────── */
 
-static const char *
-plural (gint64 n, const char *one, const char *many)
-{
-  return n == 1 ? one : many;
-}
-
 static void
 set_str (char **slot, const char *value)
 {
@@ -764,13 +758,14 @@ department_delete (PurserdCall *call)
 
       if (teams > 0 && employees > 0)
         what = g_strdup_printf ("%" G_GINT64_FORMAT " %s and %" G_GINT64_FORMAT " %s", teams,
-                                plural (teams, "team", "teams"), employees,
-                                plural (employees, "employee", "employees"));
+                                purser_plural (teams, "team", "teams"), employees,
+                                purser_plural (employees, "employee", "employees"));
       else if (teams > 0)
-        what = g_strdup_printf ("%" G_GINT64_FORMAT " %s", teams, plural (teams, "team", "teams"));
+        what = g_strdup_printf ("%" G_GINT64_FORMAT " %s", teams,
+                                purser_plural (teams, "team", "teams"));
       else
         what = g_strdup_printf ("%" G_GINT64_FORMAT " %s", employees,
-                                plural (employees, "employee", "employees"));
+                                purser_plural (employees, "employee", "employees"));
       purserd_call_error (call, 409, "department_not_empty", NULL,
                           "%s still has %s; move or remove them first.", dept.name, what);
       return;
